@@ -1,0 +1,10 @@
+module github.com/tlsresume/tlsresume
+
+go 1.26.8
+
+require (
+	github.com/gopacket/gopacket v1.7.7 // indirect
+	github.com/rogpeppe/go-internal v1.16.0 // indirect
+	github.com/spf13/pflag v1.1.0 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+)
