@@ -1,0 +1,187 @@
+package tlsparse
+
+import (
+	"crypto/tls"
+	"fmt"
+)
+
+// Version is a protocol version as it appears on the wire.
+type Version uint16
+
+// Protocol versions (RFC 8446, Section 4.2.1; RFC 6101).
+const (
+	VersionSSL20 Version = 0x0002
+	VersionSSL30 Version = 0x0300
+	VersionTLS10 Version = 0x0301
+	VersionTLS11 Version = 0x0302
+	VersionTLS12 Version = 0x0303
+	VersionTLS13 Version = 0x0304
+)
+
+// IsTLS13 reports whether v is TLS 1.3 or one of its pre-standard forms:
+// IETF drafts (0x7fXX), Google's experiment versions (0x7eXX) and
+// Facebook's (0xfbXX). All of them use TLS 1.3's resumption rules.
+func (v Version) IsTLS13() bool {
+	switch {
+	case v == VersionTLS13:
+		return true
+	case v>>8 == 0x7f, v>>8 == 0x7e, v>>8 == 0xfb:
+		return true
+	}
+	return false
+}
+
+func (v Version) String() string {
+	switch v {
+	case VersionSSL20:
+		return "SSL 2.0"
+	case VersionSSL30:
+		return "SSL 3.0"
+	case VersionTLS10:
+		return "TLS 1.0"
+	case VersionTLS11:
+		return "TLS 1.1"
+	case VersionTLS12:
+		return "TLS 1.2"
+	case VersionTLS13:
+		return "TLS 1.3"
+	}
+	switch v >> 8 {
+	case 0x7f:
+		return fmt.Sprintf("TLS 1.3 (draft %d)", uint8(v))
+	case 0x7e, 0xfb:
+		return fmt.Sprintf("TLS 1.3 (experiment 0x%04x)", uint16(v))
+	}
+	return fmt.Sprintf("0x%04x", uint16(v))
+}
+
+// RecordType is a TLS record's content type (RFC 8446, Section 5.1).
+type RecordType uint8
+
+// Record content types.
+const (
+	RecordChangeCipherSpec RecordType = 20
+	RecordAlert            RecordType = 21
+	RecordHandshake        RecordType = 22
+	RecordApplicationData  RecordType = 23
+	RecordHeartbeat        RecordType = 24 // RFC 6520
+)
+
+func (t RecordType) String() string {
+	switch t {
+	case RecordChangeCipherSpec:
+		return "change_cipher_spec"
+	case RecordAlert:
+		return "alert"
+	case RecordHandshake:
+		return "handshake"
+	case RecordApplicationData:
+		return "application_data"
+	case RecordHeartbeat:
+		return "heartbeat"
+	}
+	return fmt.Sprintf("record_type(%d)", uint8(t))
+}
+
+// HandshakeType is a handshake message type (RFC 8446, Section 4; RFC 5246,
+// Section 7.4).
+type HandshakeType uint8
+
+// Handshake message types.
+const (
+	TypeHelloRequest        HandshakeType = 0
+	TypeClientHello         HandshakeType = 1
+	TypeServerHello         HandshakeType = 2
+	TypeHelloVerifyRequest  HandshakeType = 3 // DTLS
+	TypeNewSessionTicket    HandshakeType = 4
+	TypeEndOfEarlyData      HandshakeType = 5
+	TypeEncryptedExtensions HandshakeType = 8
+	TypeCertificate         HandshakeType = 11
+	TypeServerKeyExchange   HandshakeType = 12
+	TypeCertificateRequest  HandshakeType = 13
+	TypeServerHelloDone     HandshakeType = 14
+	TypeCertificateVerify   HandshakeType = 15
+	TypeClientKeyExchange   HandshakeType = 16
+	TypeFinished            HandshakeType = 20
+	TypeCertificateStatus   HandshakeType = 22
+	TypeKeyUpdate           HandshakeType = 24
+	TypeMessageHash         HandshakeType = 254
+)
+
+var handshakeNames = map[HandshakeType]string{
+	TypeHelloRequest:        "hello_request",
+	TypeClientHello:         "client_hello",
+	TypeServerHello:         "server_hello",
+	TypeHelloVerifyRequest:  "hello_verify_request",
+	TypeNewSessionTicket:    "new_session_ticket",
+	TypeEndOfEarlyData:      "end_of_early_data",
+	TypeEncryptedExtensions: "encrypted_extensions",
+	TypeCertificate:         "certificate",
+	TypeServerKeyExchange:   "server_key_exchange",
+	TypeCertificateRequest:  "certificate_request",
+	TypeServerHelloDone:     "server_hello_done",
+	TypeCertificateVerify:   "certificate_verify",
+	TypeClientKeyExchange:   "client_key_exchange",
+	TypeFinished:            "finished",
+	TypeCertificateStatus:   "certificate_status",
+	TypeKeyUpdate:           "key_update",
+	TypeMessageHash:         "message_hash",
+}
+
+func (t HandshakeType) String() string {
+	if s, ok := handshakeNames[t]; ok {
+		return s
+	}
+	return fmt.Sprintf("handshake_type(%d)", uint8(t))
+}
+
+// ExtensionType is a hello extension's type (IANA "TLS ExtensionType Values").
+type ExtensionType uint16
+
+// Extensions this package reads.
+const (
+	ExtServerName          ExtensionType = 0  // RFC 6066, Section 3
+	ExtALPN                ExtensionType = 16 // RFC 7301, Section 3.1
+	ExtSessionTicket       ExtensionType = 35 // RFC 5077, Section 3.2
+	ExtPreSharedKey        ExtensionType = 41 // RFC 8446, Section 4.2.11
+	ExtEarlyData           ExtensionType = 42 // RFC 8446, Section 4.2.10
+	ExtSupportedVersions   ExtensionType = 43 // RFC 8446, Section 4.2.1
+	ExtPSKKeyExchangeModes ExtensionType = 45 // RFC 8446, Section 4.2.9
+	ExtKeyShare            ExtensionType = 51 // RFC 8446, Section 4.2.8
+)
+
+// CipherSuite is a cipher suite number (IANA "TLS Cipher Suites").
+type CipherSuite uint16
+
+// String returns the IANA name where crypto/tls knows it, else 0xNNNN.
+func (c CipherSuite) String() string {
+	if s, ok := extraCipherNames[c]; ok {
+		return s
+	}
+	s := tls.CipherSuiteName(uint16(c))
+	if len(s) == 6 && s[0] == '0' && s[1] == 'x' {
+		return fmt.Sprintf("0x%04x", uint16(c))
+	}
+	return s
+}
+
+// extraCipherNames names common suites that crypto/tls does not implement.
+var extraCipherNames = map[CipherSuite]string{
+	0x0000: "TLS_NULL_WITH_NULL_NULL",
+	0x0004: "TLS_RSA_WITH_RC4_128_MD5",
+	0x0033: "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
+	0x0039: "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
+	0x003d: "TLS_RSA_WITH_AES_256_CBC_SHA256",
+	0x0067: "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256",
+	0x006b: "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256",
+	0x009d: "TLS_RSA_WITH_AES_256_GCM_SHA384",
+	0x009e: "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+	0x009f: "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+	0x00ff: "TLS_EMPTY_RENEGOTIATION_INFO_SCSV",
+	0x1304: "TLS_AES_128_CCM_SHA256",
+	0x1305: "TLS_AES_128_CCM_8_SHA256",
+	0x5600: "TLS_FALLBACK_SCSV",
+	0xc024: "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
+	0xc028: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+	0xccaa: "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+}

@@ -1,0 +1,106 @@
+package tlsparse
+
+import (
+	"fmt"
+	"io"
+)
+
+// HandshakeHeaderLen is the length of a handshake message header: type and
+// a 24-bit length (RFC 8446, Section 4).
+const HandshakeHeaderLen = 4
+
+// DefaultMaxMessage bounds the body of a handshake message that is kept for
+// parsing (ClientHello, ServerHello, NewSessionTicket). Real ClientHellos,
+// post-quantum key shares included, are a few kilobytes.
+const DefaultMaxMessage = 64 << 10
+
+// Message is one handshake message. Body is set only for the message types
+// this package parses (see [Kept]); for the others only the type and the
+// announced length are known, and their bodies are skipped unbuffered.
+// Body aliases the Assembler's buffer until its next Write or Next.
+type Message struct {
+	Type   HandshakeType
+	Length int
+	Body   []byte
+}
+
+// Kept reports whether the Assembler buffers messages of type t for
+// parsing. Everything else is only noted as present.
+func Kept(t HandshakeType) bool {
+	switch t {
+	case TypeClientHello, TypeServerHello, TypeNewSessionTicket, TypeHelloVerifyRequest:
+		return true
+	}
+	return false
+}
+
+// Assembler turns a stream of handshake bytes into messages: a record may
+// hold several messages and a message may span records (RFC 8446,
+// Section 5.1). It takes bare handshake bytes, as QUIC CRYPTO frames carry
+// them. The zero value is ready to use.
+type Assembler struct {
+	// Max bounds a kept message's body; zero means DefaultMaxMessage.
+	Max int
+
+	buf  []byte
+	off  int
+	skip int // body bytes of a skipped message still to come
+}
+
+// Write appends handshake bytes. Bytes that belong to the body of a
+// skipped message are dropped at once.
+func (a *Assembler) Write(p []byte) {
+	if a.skip > 0 {
+		n := min(a.skip, len(p))
+		a.skip -= n
+		p = p[n:]
+	}
+	if len(p) == 0 {
+		return
+	}
+	if a.off > 0 && a.off == len(a.buf) {
+		a.buf, a.off = a.buf[:0], 0
+	} else if a.off > 0 && a.off >= cap(a.buf)/2 {
+		n := copy(a.buf, a.buf[a.off:])
+		a.buf, a.off = a.buf[:n], 0
+	}
+	a.buf = append(a.buf, p...)
+}
+
+// Buffered returns how many bytes wait for the rest of a message.
+func (a *Assembler) Buffered() int { return len(a.buf) - a.off }
+
+// Reset drops every buffered byte and any pending skip.
+func (a *Assembler) Reset() { a.buf, a.off, a.skip = a.buf[:0], 0, 0 }
+
+// Next returns the next message, io.ErrUnexpectedEOF if more bytes are
+// needed, or an error wrapping ErrTooLarge for a kept message announced
+// over the bound. A skipped message is returned as soon as its header is
+// complete.
+func (a *Assembler) Next() (Message, error) {
+	b := a.buf[a.off:]
+	if len(b) < HandshakeHeaderLen {
+		return Message{}, io.ErrUnexpectedEOF
+	}
+	t := HandshakeType(b[0])
+	n := int(b[1])<<16 | int(b[2])<<8 | int(b[3])
+	if !Kept(t) {
+		a.off += HandshakeHeaderLen
+		avail := min(n, len(b)-HandshakeHeaderLen)
+		a.off += avail
+		a.skip = n - avail
+		return Message{Type: t, Length: n}, nil
+	}
+	limit := a.Max
+	if limit <= 0 {
+		limit = DefaultMaxMessage
+	}
+	if n > limit {
+		return Message{}, fmt.Errorf("tlsparse: %v of %d bytes over the %d-byte bound: %w", t, n, limit, ErrTooLarge)
+	}
+	if len(b) < HandshakeHeaderLen+n {
+		return Message{}, io.ErrUnexpectedEOF
+	}
+	a.off += HandshakeHeaderLen + n
+	return Message{Type: t, Length: n, Body: b[HandshakeHeaderLen : HandshakeHeaderLen+n]}, nil
+}
