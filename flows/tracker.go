@@ -1,0 +1,282 @@
+package flows
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/reassembly"
+)
+
+// Counters say what happened to the input: every packet, flow and
+// connection that gave nothing has a counter saying why. The names are
+// part of the output contract.
+type Counters struct {
+	Packets           uint64 `json:"packets"`
+	Bytes             uint64 `json:"bytes"`
+	TCPPackets        uint64 `json:"tcp_packets"`
+	UDPPackets        uint64 `json:"udp_packets"`
+	OtherPackets      uint64 `json:"other_packets"`
+	DecodeErrors      uint64 `json:"decode_errors"`
+	UnsupportedLink   uint64 `json:"unsupported_link_type"`
+	Truncated         uint64 `json:"snaplen_truncated"`
+	TCPFlows          uint64 `json:"tcp_flows"`
+	PacketsSkipped    uint64 `json:"packets_after_handshake"`
+	NoFlow            uint64 `json:"packets_without_flow"`
+	NotTLS            uint64 `json:"flows_not_tls"`
+	NoHello           uint64 `json:"flows_without_hello"`
+	PlaintextPreamble uint64 `json:"plaintext_preamble"`
+	StreamGap         uint64 `json:"stream_gap"`
+	MalformedRecord   uint64 `json:"record_malformed"`
+	Oversized         uint64 `json:"record_or_message_oversized"`
+	MalformedHello    uint64 `json:"hello_malformed"`
+	MalformedTicket   uint64 `json:"ticket_malformed"`
+	FlowsEvicted      uint64 `json:"flows_evicted"`
+}
+
+// Config sets a Tracker's behaviour. Zero values take the defaults.
+type Config struct {
+	// Emit receives each connection's verdict when it is known.
+	Emit func(*Conn)
+	// GapTimeout is how long (capture time) reassembly waits for a
+	// missing segment before skipping it. Default 2s.
+	GapTimeout time.Duration
+	// IdleTimeout ends a flow with no packets for this long. Default 60s.
+	IdleTimeout time.Duration
+	// MaxFlows bounds tracked flows; the oldest are evicted first.
+	// Default 1<<20.
+	MaxFlows int
+}
+
+// flowKey is a TCP connection's 4-tuple, ordered so that both directions
+// map to the same key.
+type flowKey struct {
+	a, b   [16]byte
+	pa, pb uint16
+}
+
+type flowState uint8
+
+const (
+	flowActive   flowState = iota // reading the handshake
+	flowFinished                  // verdict known or not TLS: packets are dropped
+)
+
+// flowEntry is the flow map's entry for one TCP connection.
+type flowEntry struct {
+	state   flowState
+	conn    *tlsConn
+	netFlow gopacket.Flow // unique per entry, so a reused 4-tuple is a new reassembly connection
+	src     netip.AddrPort
+	dst     netip.AddrPort
+	last    time.Time
+	closing bool // FIN or RST seen
+}
+
+func (e *flowEntry) addrs() (Endpoint, Endpoint) {
+	return Endpoint{e.src.Addr(), e.src.Port()}, Endpoint{e.dst.Addr(), e.dst.Port()}
+}
+
+// Tracker follows TCP connections and reads their TLS handshakes. A flow
+// map in front of the assembler drops the packets of every connection
+// whose handshake is over (or that is not TLS) before reassembly.
+// A Tracker is not safe for concurrent use.
+type Tracker struct {
+	cfg      Config
+	sessions *Sessions
+	dec      *decoder
+	pool     *reassembly.StreamPool
+	asm      *reassembly.Assembler
+	flows    map[flowKey]*flowEntry
+	count    Counters
+	nextID   int
+	gen      int64
+	cur      *flowEntry
+	ctx      asmContext
+	now      time.Time
+	lastTick time.Time
+}
+
+type asmContext struct{ ci gopacket.CaptureInfo }
+
+func (c *asmContext) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
+
+// NewTracker returns a Tracker that joins verdicts into sessions.
+func NewTracker(cfg Config, sessions *Sessions) *Tracker {
+	if cfg.GapTimeout <= 0 {
+		cfg.GapTimeout = 2 * time.Second
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 60 * time.Second
+	}
+	if cfg.MaxFlows <= 0 {
+		cfg.MaxFlows = 1 << 20
+	}
+	t := &Tracker{cfg: cfg, sessions: sessions, dec: newDecoder(), flows: map[flowKey]*flowEntry{}}
+	t.pool = reassembly.NewStreamPool(t)
+	t.asm = reassembly.NewAssembler(t.pool)
+	return t
+}
+
+// New implements reassembly.StreamFactory: the stream is the connection the
+// flow map made for the packet being assembled.
+func (t *Tracker) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
+	return t.cur.conn
+}
+
+// Counters returns the counters so far.
+func (t *Tracker) Counters() Counters { return t.count }
+
+// Packet takes one captured packet. data is not kept after the call.
+func (t *Tracker) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType) {
+	t.count.Packets++
+	t.count.Bytes += uint64(ci.CaptureLength)
+	if ci.CaptureLength < ci.Length {
+		t.count.Truncated++
+	}
+	if ci.Timestamp.After(t.now) {
+		t.now = ci.Timestamp
+	}
+	res, v6 := t.dec.decode(lt, data)
+	switch res {
+	case decodedTCP:
+		t.count.TCPPackets++
+		t.tcp(ci, v6)
+	case decodedUDP:
+		t.count.UDPPackets++
+	case decodedOther:
+		t.count.OtherPackets++
+	case decodedError:
+		t.count.DecodeErrors++
+	case decodedUnsupported:
+		t.count.UnsupportedLink++
+	}
+	if t.now.Sub(t.lastTick) >= time.Second {
+		t.tick()
+	}
+}
+
+func (t *Tracker) tcp(ci gopacket.CaptureInfo, v6 bool) {
+	tcp := &t.dec.tcp
+	var src, dst netip.Addr
+	if v6 {
+		src, _ = netip.AddrFromSlice(t.dec.ip6.SrcIP)
+		dst, _ = netip.AddrFromSlice(t.dec.ip6.DstIP)
+	} else {
+		src, _ = netip.AddrFromSlice(t.dec.ip4.SrcIP.To4())
+		dst, _ = netip.AddrFromSlice(t.dec.ip4.DstIP.To4())
+	}
+	sp, dp := uint16(tcp.SrcPort), uint16(tcp.DstPort)
+	key := flowKey{a: src.As16(), b: dst.As16(), pa: sp, pb: dp}
+	if string(key.a[:]) > string(key.b[:]) || (key.a == key.b && sp > dp) {
+		key = flowKey{a: key.b, b: key.a, pa: dp, pb: sp}
+	}
+	e := t.flows[key]
+	if e != nil && e.state == flowFinished {
+		// A SYN after the flow ended is a new connection on the same
+		// 4-tuple (port reuse).
+		if !(tcp.SYN && !tcp.ACK && e.closing) {
+			e.last = ci.Timestamp
+			if tcp.FIN || tcp.RST {
+				e.closing = true
+			}
+			t.count.PacketsSkipped++
+			return
+		}
+		e = nil
+	}
+	if e == nil {
+		if !tcp.SYN && len(tcp.Payload) == 0 {
+			t.count.NoFlow++
+			return
+		}
+		if len(t.flows) >= t.cfg.MaxFlows {
+			t.evictOldest()
+		}
+		t.gen++
+		t.nextID++
+		t.count.TCPFlows++
+		e = &flowEntry{
+			src: netip.AddrPortFrom(src, sp), dst: netip.AddrPortFrom(dst, dp),
+			netFlow: gopacket.NewFlow(gopacket.EndpointType(1<<40+t.gen), src.AsSlice(), dst.AsSlice()),
+		}
+		e.conn = newTLSConn(t, e, t.nextID, ci.Timestamp)
+		t.flows[key] = e
+	}
+	e.last = ci.Timestamp
+	if tcp.FIN || tcp.RST {
+		e.closing = true
+	}
+	// The network flow of this packet, with the entry's unique type.
+	nf := e.netFlow
+	if netip.AddrPortFrom(src, sp) != e.src {
+		nf = nf.Reverse()
+	}
+	t.cur = e
+	t.ctx.ci = ci
+	t.asm.AssembleWithContext(nf, tcp, &t.ctx)
+	t.cur = nil
+}
+
+// connDone is called once per connection when its handshake is read (c
+// non-nil) or it turned out not to be TLS.
+func (t *Tracker) connDone(c *tlsConn, out *Conn) {
+	e := c.flow
+	e.state = flowFinished
+	e.conn = nil
+	if out == nil {
+		return
+	}
+	out.obs.doneTS = t.now
+	t.sessions.Join(out)
+	if t.cfg.Emit != nil {
+		t.cfg.Emit(out)
+	}
+}
+
+// tick runs once per second of capture time: it skips over segments lost
+// for longer than GapTimeout and ends flows idle for IdleTimeout.
+func (t *Tracker) tick() {
+	t.lastTick = t.now
+	t.asm.FlushWithOptions(reassembly.FlushOptions{T: t.now.Add(-t.cfg.GapTimeout), TC: t.now.Add(-t.cfg.IdleTimeout)})
+	for k, e := range t.flows {
+		if t.now.Sub(e.last) > t.cfg.IdleTimeout {
+			if e.conn != nil {
+				e.conn.finish()
+			}
+			delete(t.flows, k)
+		}
+	}
+}
+
+// evictOldest drops the flow seen least recently.
+func (t *Tracker) evictOldest() {
+	var oldest flowKey
+	var oe *flowEntry
+	for k, e := range t.flows {
+		if oe == nil || e.last.Before(oe.last) {
+			oldest, oe = k, e
+		}
+	}
+	if oe == nil {
+		return
+	}
+	if oe.conn != nil {
+		oe.conn.finish()
+	}
+	delete(t.flows, oldest)
+	t.count.FlowsEvicted++
+}
+
+// Close ends the input: every buffered segment is flushed and every
+// connection still open gets its verdict.
+func (t *Tracker) Close() {
+	t.asm.FlushAll()
+	for _, e := range t.flows {
+		if e.conn != nil {
+			e.conn.finish()
+		}
+	}
+	t.flows = map[flowKey]*flowEntry{}
+}
