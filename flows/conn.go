@@ -44,7 +44,7 @@ type tlsConn struct {
 	first time.Time
 
 	halves [2]half // indexed by reassembly direction
-	client int    // index of the half that sent the ClientHello, -1 if unknown
+	client int     // index of the half that sent the ClientHello, -1 if unknown
 	server int
 
 	chTS      time.Time
@@ -63,16 +63,16 @@ type tlsConn struct {
 
 // clientHelloInfo is what a ClientHello said, copied out of the buffers.
 type clientHelloInfo struct {
-	sessionID     []byte
-	ticketExt     bool
-	ticket        []byte // digest input is kept as a digest only
-	ticketDigest  string
-	pskDigests    []string
-	sni           string
-	alpn          []string
-	offersTLS13   bool
-	sslv2         bool
-	notes         []string
+	sessionID    []byte
+	ticketExt    bool
+	ticket       []byte // digest input is kept as a digest only
+	ticketDigest string
+	pskDigests   []string
+	sni          string
+	alpn         []string
+	offersTLS13  bool
+	sslv2        bool
+	notes        []string
 }
 
 type serverHelloInfo struct {
@@ -318,7 +318,9 @@ func (c *tlsConn) streamError(d int, err error) {
 
 // role returns 'c' for the client's direction, 's' for the server's, '?'
 // while unknown.
-func (c *tlsConn) isServer(d int) bool { return c.server == d || (c.server < 0 && c.client >= 0 && c.client != d) }
+func (c *tlsConn) isServer(d int) bool {
+	return c.server == d || (c.server < 0 && c.client >= 0 && c.client != d)
+}
 
 func (c *tlsConn) letter(d int, l byte) {
 	if len(c.history) >= 64 {

@@ -44,9 +44,9 @@ type decodeResult uint8
 const (
 	decodedTCP decodeResult = iota + 1
 	decodedUDP
-	decodedOther        // ARP, ICMP, fragments, ...
-	decodedError        // a header could not be decoded
-	decodedUnsupported  // link type we do not decode
+	decodedOther       // ARP, ICMP, fragments, ...
+	decodedError       // a header could not be decoded
+	decodedUnsupported // link type we do not decode
 )
 
 // firstLayer maps a link type to the layer decoding starts with.

@@ -9,21 +9,21 @@ import (
 // Session is a TLS session: the connections that share one negotiated
 // state through resumption. It is the `session` event.
 type Session struct {
-	Type          string     `json:"type"`
-	ID            string     `json:"id"`
-	Keys          []string   `json:"keys"`
-	Origin        *int       `json:"origin"`
-	Conns         []int      `json:"conns"`
-	Resumptions   int        `json:"resumptions"`
-	Rejected      int        `json:"rejected"`
-	RejectedConns []int      `json:"rejected_conns"`
-	FirstTS       time.Time  `json:"first_ts"`
-	LastTS        time.Time  `json:"last_ts"`
-	Server        Endpoint   `json:"server"`
-	SNI           string     `json:"sni"`
+	Type          string       `json:"type"`
+	ID            string       `json:"id"`
+	Keys          []string     `json:"keys"`
+	Origin        *int         `json:"origin"`
+	Conns         []int        `json:"conns"`
+	Resumptions   int          `json:"resumptions"`
+	Rejected      int          `json:"rejected"`
+	RejectedConns []int        `json:"rejected_conns"`
+	FirstTS       time.Time    `json:"first_ts"`
+	LastTS        time.Time    `json:"last_ts"`
+	Server        Endpoint     `json:"server"`
+	SNI           string       `json:"sni"`
 	Clients       []netip.Addr `json:"clients"`
-	LifetimeHint  *int64     `json:"lifetime_hint"`
-	MaxResumeAge  *float64   `json:"max_resume_age"`
+	LifetimeHint  *int64       `json:"lifetime_hint"`
+	MaxResumeAge  *float64     `json:"max_resume_age"`
 
 	parent   *Session
 	seq      int

@@ -14,10 +14,10 @@ type Endpoint struct {
 
 // Issued is a session ID or ticket a server handed out.
 type Issued struct {
-	Kind         string `json:"kind"`             // "session_id" or "ticket"
-	Digest       string `json:"digest"`           // ticket: first 16 bytes of SHA-256, hex; session ID: the ID in hex
-	Length       int    `json:"length"`           // bytes
-	LifetimeHint int64  `json:"lifetime_hint"`    // seconds (tickets; 0 when unspecified)
+	Kind         string `json:"kind"`                      // "session_id" or "ticket"
+	Digest       string `json:"digest"`                    // ticket: first 16 bytes of SHA-256, hex; session ID: the ID in hex
+	Length       int    `json:"length"`                    // bytes
+	LifetimeHint int64  `json:"lifetime_hint"`             // seconds (tickets; 0 when unspecified)
 	KeyHint      string `json:"ticket_key_hint,omitempty"` // heuristic: the ticket's first 16 bytes
 }
 
@@ -62,17 +62,17 @@ type Conn struct {
 
 // observation is the raw evidence Sessions needs to finish a verdict.
 type observation struct {
-	tls13         bool
-	negotiated    bool // a ServerHello was seen
-	chSessionID   string
-	shSessionID   string
-	echo          bool
-	ticketDigest  string // offered ticket
-	pskDigests    []string
-	selectedPSK   int // -1 when none
-	abbreviated   bool
-	offersTLS13   bool
-	doneTS        time.Time
+	tls13        bool
+	negotiated   bool // a ServerHello was seen
+	chSessionID  string
+	shSessionID  string
+	echo         bool
+	ticketDigest string // offered ticket
+	pskDigests   []string
+	selectedPSK  int // -1 when none
+	abbreviated  bool
+	offersTLS13  bool
+	doneTS       time.Time
 }
 
 // observation turns what the connection saw into a Conn whose

@@ -15,9 +15,9 @@ type output struct {
 	format string
 	err    error
 
-	conns    []*flows.Conn // text report only
-	sessions []*flows.Session
-	byMethod map[string]int
+	conns                                 []*flows.Conn // text report only
+	sessions                              []*flows.Session
+	byMethod                              map[string]int
 	full, resumed, unknown, rejected, tls int
 }
 
