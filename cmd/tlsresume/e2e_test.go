@@ -164,14 +164,14 @@ func TestGolden(t *testing.T) {
 
 // opensslRun is one s_client run as the capture's script recorded it.
 type opensslRun struct {
-	n                int
-	port             int
-	version          string
-	reused           bool
-	method           string
-	offered          bool
-	rejected         bool
-	sessIn, sessOut  string
+	n               int
+	port            int
+	version         string
+	reused          bool
+	method          string
+	offered         bool
+	rejected        bool
+	sessIn, sessOut string
 }
 
 var runLine = regexp.MustCompile(`^## run (\d+): .*openssl s_client`)
