@@ -44,12 +44,17 @@ type Assembler struct {
 
 	buf  []byte
 	off  int
-	skip int // body bytes of a skipped message still to come
+	skip int   // body bytes of a skipped message still to come
+	err  error // sticky: once set, Write drops bytes and Next returns it
 }
 
 // Write appends handshake bytes. Bytes that belong to the body of a
-// skipped message are dropped at once.
+// skipped message are dropped at once, and so is everything after Next
+// returned an error other than io.ErrUnexpectedEOF, until Reset.
 func (a *Assembler) Write(p []byte) {
+	if a.err != nil {
+		return
+	}
 	if a.skip > 0 {
 		n := min(a.skip, len(p))
 		a.skip -= n
@@ -70,14 +75,17 @@ func (a *Assembler) Write(p []byte) {
 // Buffered returns how many bytes wait for the rest of a message.
 func (a *Assembler) Buffered() int { return len(a.buf) - a.off }
 
-// Reset drops every buffered byte and any pending skip.
-func (a *Assembler) Reset() { a.buf, a.off, a.skip = a.buf[:0], 0, 0 }
+// Reset drops every buffered byte, any pending skip and a sticky error.
+func (a *Assembler) Reset() { a.buf, a.off, a.skip, a.err = a.buf[:0], 0, 0, nil }
 
 // Next returns the next message, io.ErrUnexpectedEOF if more bytes are
 // needed, or an error wrapping ErrTooLarge for a kept message announced
 // over the bound. A skipped message is returned as soon as its header is
-// complete.
+// complete. An error other than io.ErrUnexpectedEOF is sticky.
 func (a *Assembler) Next() (Message, error) {
+	if a.err != nil {
+		return Message{}, a.err
+	}
 	b := a.buf[a.off:]
 	if len(b) < HandshakeHeaderLen {
 		return Message{}, io.ErrUnexpectedEOF
@@ -96,7 +104,8 @@ func (a *Assembler) Next() (Message, error) {
 		limit = DefaultMaxMessage
 	}
 	if n > limit {
-		return Message{}, fmt.Errorf("tlsparse: %v of %d bytes over the %d-byte bound: %w", t, n, limit, ErrTooLarge)
+		a.err = fmt.Errorf("tlsparse: %v of %d bytes over the %d-byte bound: %w", t, n, limit, ErrTooLarge)
+		return Message{}, a.err
 	}
 	if len(b) < HandshakeHeaderLen+n {
 		return Message{}, io.ErrUnexpectedEOF

@@ -55,8 +55,14 @@ type Stream struct {
 	err     error
 }
 
-// Write appends stream bytes.
-func (s *Stream) Write(p []byte) { s.Records.Write(p) }
+// Write appends stream bytes. Once Next has returned an error other than
+// io.ErrUnexpectedEOF, the stream is unreadable and Write drops them.
+func (s *Stream) Write(p []byte) {
+	if s.err != nil {
+		return
+	}
+	s.Records.Write(p)
+}
 
 // Buffered returns the bytes held waiting for a complete record or message.
 func (s *Stream) Buffered() int { return s.Records.Buffered() + s.Msgs.Buffered() }
