@@ -1,0 +1,198 @@
+package capture
+
+import (
+	"errors"
+	"io"
+	"os"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// stdinName is the file name that stands for the standard input.
+const stdinName = "-"
+
+// Packet is one captured packet.
+type Packet struct {
+	// Data is the captured bytes, starting at the link-layer header. It is
+	// owned by the Source and valid until the next call to Next.
+	Data []byte
+	// CI is the capture time (UTC) and lengths. CaptureLength < Length
+	// for a packet cut by the snap length. InterfaceIndex is the pcapng
+	// interface within its section, 0 for pcap. AncillaryData is nil.
+	CI gopacket.CaptureInfo
+	// LinkType is the link type of the interface the packet was captured
+	// on; SupportedLinkType(LinkType) is always true.
+	LinkType layers.LinkType
+}
+
+// Source delivers packets in capture-file order.
+type Source interface {
+	// Next returns the next packet. It returns io.EOF at the clean end of
+	// all input and an *Error for anything else; after an error the
+	// Source returns the same error again.
+	Next() (Packet, error)
+	// Stats returns the counters so far.
+	Stats() Stats
+	// Close releases the files. The standard input is not closed.
+	Close() error
+}
+
+// Stats counts what a Source read, for the summary.
+type Stats struct {
+	Files   uint64 // inputs started, the standard input included
+	Packets uint64 // packets delivered by Next
+	Bytes   uint64 // captured bytes of the packets delivered
+	// SnaplenCut counts delivered packets shorter than on the wire.
+	SnaplenCut uint64
+	// UnsupportedLinkPackets counts pcapng packets skipped because their
+	// interface's link type is not supported.
+	UnsupportedLinkPackets uint64
+}
+
+// errClosed is returned by Next after Close.
+var errClosed = &Error{Err: errors.New("source is closed")}
+
+// input is one name given to OpenFiles.
+type input struct {
+	name string
+	// open is the reader kept open since OpenFiles checked it: the
+	// standard input, pipes and devices, which cannot be opened again.
+	// Regular files are nil here and reopened when their turn comes.
+	open *fileReader
+}
+
+// files reads inputs one after the other.
+type files struct {
+	inputs []input
+	next   int         // index in inputs of the next input to start
+	cur    *fileReader // nil between inputs
+	err    error       // sticky: the error Next returned, io.EOF at the end
+	stats  Stats
+}
+
+// OpenFiles opens the named capture files, to be read in order as one
+// capture. "-" stands for stdin, at most once. Every input is opened and its
+// header checked before OpenFiles returns, so that a bad file is reported
+// before any packet is read. Errors are *Error.
+func OpenFiles(names []string, stdin io.Reader) (Source, error) {
+	if len(names) == 0 {
+		return nil, &Error{Err: errors.New("no input files")}
+	}
+	s := &files{inputs: make([]input, 0, len(names))}
+	seenStdin := false
+	for _, name := range names {
+		in, err := check(name, stdin, &seenStdin)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.inputs = append(s.inputs, in)
+	}
+	return s, nil
+}
+
+// check opens one input and checks its header.
+func check(name string, stdin io.Reader, seenStdin *bool) (input, error) {
+	if name == stdinName {
+		if *seenStdin {
+			return input{}, &Error{File: name, Err: errors.New("standard input named more than once")}
+		}
+		*seenStdin = true
+		if stdin == nil {
+			return input{}, &Error{File: name, Err: errors.New("no standard input to read")}
+		}
+		fr, err := openReader(name, stdin, nil, bufSize)
+		if err != nil {
+			return input{}, err
+		}
+		return input{name: name, open: fr}, nil
+	}
+	fi, err := os.Stat(name)
+	if err != nil {
+		return input{}, &Error{File: name, Err: osErr(err)}
+	}
+	if !fi.Mode().IsRegular() {
+		// A pipe or device can be read once only: keep it open.
+		fr, err := openNamed(name, bufSize)
+		if err != nil {
+			return input{}, err
+		}
+		return input{name: name, open: fr}, nil
+	}
+	fr, err := openNamed(name, checkBufSize)
+	if err != nil {
+		return input{}, err
+	}
+	if err := fr.close(); err != nil {
+		return input{}, err
+	}
+	return input{name: name}, nil
+}
+
+func (s *files) Next() (Packet, error) {
+	for {
+		if s.cur == nil {
+			if s.err != nil {
+				return Packet{}, s.err
+			}
+			if s.next == len(s.inputs) {
+				s.err = io.EOF
+				return Packet{}, io.EOF
+			}
+			in := &s.inputs[s.next]
+			s.next++
+			fr := in.open
+			in.open = nil
+			if fr == nil {
+				var err error
+				if fr, err = openNamed(in.name, bufSize); err != nil {
+					s.err = err
+					return Packet{}, err
+				}
+			}
+			s.cur = fr
+			s.stats.Files++
+		}
+		p, err := s.cur.next()
+		if err != nil {
+			s.cur.close()
+			s.cur = nil
+			if err == io.EOF {
+				continue
+			}
+			s.err = err
+			return Packet{}, err
+		}
+		if !SupportedLinkType(p.LinkType) {
+			s.stats.UnsupportedLinkPackets++
+			continue
+		}
+		s.stats.Packets++
+		s.stats.Bytes += uint64(len(p.Data))
+		if p.CI.CaptureLength < p.CI.Length {
+			s.stats.SnaplenCut++
+		}
+		return p, nil
+	}
+}
+
+func (s *files) Stats() Stats { return s.stats }
+
+func (s *files) Close() error {
+	var first error
+	if s.cur != nil {
+		first = s.cur.close()
+		s.cur = nil
+	}
+	for i := range s.inputs {
+		if fr := s.inputs[i].open; fr != nil {
+			if err := fr.close(); err != nil && first == nil {
+				first = err
+			}
+			s.inputs[i].open = nil
+		}
+	}
+	s.err = errClosed
+	return first
+}

@@ -1,0 +1,44 @@
+// Package capture turns capture files into a stream of link-layer packets
+// for flows.
+//
+// [OpenFiles] reads pcap and pcapng files, plain or gzip-compressed, one
+// after the other as if they were one capture; "-" names the standard input.
+// The format is told from the first bytes of the content (the magic number),
+// never from the file name, and only by peeking into a buffer, so pipes work
+// as well as files. Supported:
+//
+//   - pcap, both byte orders, microsecond (a1b2c3d4) and nanosecond
+//     (a1b23c4d) timestamps, version 2.4;
+//   - pcapng (0a0d0d0a), both byte orders, several sections, several
+//     interfaces with their own link types and timestamp resolutions;
+//     block types it does not know are skipped;
+//   - either of them in a gzip stream (1f8b), sniffed again inside.
+//
+// Each [Packet] carries the link type of the interface it was captured on.
+// [SupportedLinkType] lists what flows decodes: Ethernet, BSD null and
+// loopback, raw IP (101, and 12 and 14 where systems use them for raw IP),
+// IPv4, IPv6, Linux cooked v1 and v2. A pcap file with another link type is
+// refused when it is opened; pcapng packets from an interface with another
+// link type are skipped and counted in [Stats].
+//
+// All files are opened and their headers checked by [OpenFiles], before the
+// first packet is read, so that a bad last file fails before any output.
+// Regular files are closed again after the check and reopened in turn, so
+// any number of them can be given; pipes and the standard input stay open.
+//
+// What it does not do: decode anything above the capture record (that is
+// flows' job), reorder packets by time across files, resynchronise after a
+// damaged record, or capture live traffic (not yet). Packets shorter than
+// their original length (snaplen) are delivered as they are and counted.
+//
+// Errors are one line, name the file, and say what to do where there is
+// something to do: see [Error]. A file cut short, in a record or in its gzip
+// stream, gives every complete packet before the cut, then an error wrapping
+// [ErrTruncated]; a clean end of all input is [io.EOF]. After any error other
+// than io.EOF, the [Source] is finished and keeps returning that error.
+//
+// Buffers: [Packet.Data] belongs to the Source. It is reused and is valid
+// only until the next call to Next (or Close); callers copy what they keep.
+// The reader given for "-" is read but never closed: it belongs to the
+// caller. A Source is not safe for concurrent use.
+package capture
