@@ -3,10 +3,14 @@ module github.com/tlsresume/tlsresume
 go 1.26.8
 
 require (
-	github.com/gopacket/gopacket v1.7.7 // indirect
-	github.com/rogpeppe/go-internal v1.16.0 // indirect
-	github.com/spf13/pflag v1.1.0 // indirect
-	golang.org/x/crypto v0.58.0 // indirect
+	github.com/gopacket/gopacket v1.7.7
+	github.com/rogpeppe/go-internal v1.16.0
+	github.com/spf13/pflag v1.1.0
+	golang.org/x/crypto v0.58.0
+)
+
+require (
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/tools v0.26.0 // indirect
 )
