@@ -29,6 +29,17 @@ type Session struct {
 	seq      int
 	originTS time.Time
 	hasTS    bool
+	issuer   Endpoint // server of the origin connection, when visible
+}
+
+// FarmPair counts, for sessions issued by one server address and offered to
+// another, how many offers the other accepted and rejected: whether a farm
+// shares its session cache or ticket keys.
+type FarmPair struct {
+	Issuer   netip.Addr `json:"issuer"`
+	Acceptor netip.Addr `json:"acceptor"`
+	Accepted int        `json:"accepted"`
+	Rejected int        `json:"rejected"`
 }
 
 // Sessions joins connections into sessions by their keys: `sid:<hex>` for
@@ -42,10 +53,62 @@ type Session struct {
 type Sessions struct {
 	byKey map[string]*Session
 	all   []*Session
+	farms map[[2]netip.Addr]*FarmPair
 }
 
 // NewSessions returns an empty set of sessions.
-func NewSessions() *Sessions { return &Sessions{byKey: map[string]*Session{}} }
+func NewSessions() *Sessions {
+	return &Sessions{byKey: map[string]*Session{}, farms: map[[2]netip.Addr]*FarmPair{}}
+}
+
+// Farms returns the issuer/acceptor pairs seen, in a stable order.
+func (s *Sessions) Farms() []FarmPair {
+	out := make([]FarmPair, 0, len(s.farms))
+	for _, f := range s.farms {
+		out = append(out, *f)
+	}
+	slices.SortFunc(out, func(a, b FarmPair) int {
+		if c := a.Issuer.Compare(b.Issuer); c != 0 {
+			return c
+		}
+		return a.Acceptor.Compare(b.Acceptor)
+	})
+	return out
+}
+
+// offer records an offer of session x to c's server: a farm pair when the
+// session was issued by another address, and the lifetime finding.
+func (s *Sessions) offer(x *Session, c *Conn, accepted bool) {
+	if x.Origin == nil {
+		return
+	}
+	age := c.TS.Sub(x.originTS).Seconds()
+	if accepted {
+		c.ResumeAge = ptr(age)
+	}
+	hint := x.LifetimeHint
+	if hint != nil && *hint > 0 {
+		switch {
+		case accepted && age > float64(*hint):
+			c.Notes = append(c.Notes, "resumed_after_lifetime_hint")
+		case !accepted && age < float64(*hint)/2:
+			c.Notes = append(c.Notes, "rejected_within_lifetime_hint")
+		}
+	}
+	if x.issuer.IP.IsValid() && x.issuer.IP != c.Server.IP {
+		k := [2]netip.Addr{x.issuer.IP, c.Server.IP}
+		f := s.farms[k]
+		if f == nil {
+			f = &FarmPair{Issuer: k[0], Acceptor: k[1]}
+			s.farms[k] = f
+		}
+		if accepted {
+			f.Accepted++
+		} else {
+			f.Rejected++
+		}
+	}
+}
 
 func (s *Sessions) find(x *Session) *Session {
 	for x.parent != nil {
@@ -104,7 +167,7 @@ func (s *Sessions) union(x, y *Session) *Session {
 	x.Resumptions += y.Resumptions
 	x.Rejected += y.Rejected
 	if x.Origin == nil {
-		x.Origin, x.originTS = y.Origin, y.originTS
+		x.Origin, x.originTS, x.issuer = y.Origin, y.originTS, y.issuer
 	}
 	if y.hasTS {
 		x.touch(y.FirstTS)
@@ -265,7 +328,7 @@ func (s *Sessions) created(c *Conn) {
 	}
 	x = s.find(x)
 	if x.Origin == nil {
-		x.Origin, x.originTS = ptr(c.ID), c.TS
+		x.Origin, x.originTS, x.issuer = ptr(c.ID), c.TS, c.Server
 	}
 	x.member(c)
 	c.Session = ptr(x.ID)
@@ -281,6 +344,7 @@ func (s *Sessions) resumed(x *Session, c *Conn) {
 		x = s.add(x, key)
 	}
 	x = s.find(x)
+	s.offer(x, c, true)
 	x.member(c)
 	x.Resumptions++
 	c.Session = ptr(x.ID)
@@ -295,6 +359,7 @@ func (s *Sessions) resumed(x *Session, c *Conn) {
 
 func (s *Sessions) rejected(x *Session, c *Conn) {
 	x = s.find(x)
+	s.offer(x, c, false)
 	x.Rejected++
 	x.RejectedConns = append(x.RejectedConns, c.ID)
 	x.touch(c.TS)

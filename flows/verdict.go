@@ -56,6 +56,10 @@ type Conn struct {
 	History    string    `json:"history"`
 	Notes      []string  `json:"notes"`
 
+	// ResumeAge is the seconds since the origin's handshake, for a
+	// resumption whose origin is visible; not part of the event.
+	ResumeAge *float64 `json:"-"`
+
 	// What sessions are joined on; not part of the event.
 	obs observation
 }

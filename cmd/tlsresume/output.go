@@ -18,6 +18,7 @@ type output struct {
 	conns                                 []*flows.Conn // text report only
 	sessions                              []*flows.Session
 	byMethod                              map[string]int
+	servers                               servers
 	full, resumed, unknown, rejected, tls int
 }
 
@@ -50,6 +51,7 @@ func (o *output) conn(c *flows.Conn) {
 	if c.Rejected {
 		o.rejected++
 	}
+	o.servers.add(c)
 	if o.format == "text" {
 		o.conns = append(o.conns, c)
 		return
