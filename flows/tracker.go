@@ -23,7 +23,6 @@ type Counters struct {
 	Truncated         uint64 `json:"snaplen_truncated"`
 	TCPFlows          uint64 `json:"tcp_flows"`
 	PacketsSkipped    uint64 `json:"packets_after_handshake"`
-	NoFlow            uint64 `json:"packets_without_flow"`
 	NotTLS            uint64 `json:"flows_not_tls"`
 	NoHello           uint64 `json:"flows_without_hello"`
 	PlaintextPreamble uint64 `json:"plaintext_preamble"`
@@ -42,8 +41,13 @@ type Config struct {
 	// GapTimeout is how long (capture time) reassembly waits for a
 	// missing segment before skipping it. Default 2s.
 	GapTimeout time.Duration
-	// IdleTimeout ends a flow with no packets for this long. Default 60s.
+	// IdleTimeout ends a flow whose handshake is still being read when it
+	// has had no packets for this long. Default 60s.
 	IdleTimeout time.Duration
+	// FinishedTimeout forgets a flow whose handshake was read (or that is
+	// not TLS) after this long without packets; until then its packets
+	// are dropped before reassembly and it keeps its id. Default 10m.
+	FinishedTimeout time.Duration
 	// MaxFlows bounds tracked flows; the oldest are evicted first.
 	// Default 1<<20.
 	MaxFlows int
@@ -109,6 +113,9 @@ func NewTracker(cfg Config, sessions *Sessions) *Tracker {
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 60 * time.Second
+	}
+	if cfg.FinishedTimeout <= 0 {
+		cfg.FinishedTimeout = 10 * time.Minute
 	}
 	if cfg.MaxFlows <= 0 {
 		cfg.MaxFlows = 1 << 20
@@ -187,10 +194,8 @@ func (t *Tracker) tcp(ci gopacket.CaptureInfo, v6 bool) {
 		e = nil
 	}
 	if e == nil {
-		if !tcp.SYN && len(tcp.Payload) == 0 {
-			t.count.NoFlow++
-			return
-		}
+		// Every TCP 4-tuple gets a number, pure ACKs included, so that
+		// ids follow tshark's tcp.stream.
 		if len(t.flows) >= t.cfg.MaxFlows {
 			t.evictOldest()
 		}
@@ -241,10 +246,11 @@ func (t *Tracker) tick() {
 	t.lastTick = t.now
 	t.asm.FlushWithOptions(reassembly.FlushOptions{T: t.now.Add(-t.cfg.GapTimeout), TC: t.now.Add(-t.cfg.IdleTimeout)})
 	for k, e := range t.flows {
-		if t.now.Sub(e.last) > t.cfg.IdleTimeout {
-			if e.conn != nil {
-				e.conn.finish()
-			}
+		idle := t.now.Sub(e.last)
+		switch {
+		case e.state == flowActive && idle > t.cfg.IdleTimeout:
+			e.conn.finish()
+		case e.state == flowFinished && idle > t.cfg.FinishedTimeout:
 			delete(t.flows, k)
 		}
 	}
