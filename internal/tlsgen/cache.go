@@ -35,15 +35,32 @@ func (c *sessionCache) get(key string, at time.Time) (cacheEntry, bool) {
 	defer c.mu.Unlock()
 	var best cacheEntry
 	found := false
-	for _, e := range c.entries[key] {
+	list := c.entries[key]
+	for _, e := range list {
 		if e.at.After(at) {
 			continue
 		}
-		if !found || e.at.After(best.at) || (e.at.Equal(best.at) && e.n > best.n) {
+		if !found || newer(e, best) {
 			best, found = e, true
 		}
 	}
+	// Connections run in the order of their start, so later Gets are at later times: an
+	// entry older than the one just found is never seen again.
+	if found {
+		kept := list[:0]
+		for _, e := range list {
+			if e.at.After(at) || !newer(best, e) {
+				kept = append(kept, e)
+			}
+		}
+		clear(list[len(kept):])
+		c.entries[key] = kept
+	}
 	return best, found && best.cs != nil
+}
+
+func newer(a, b cacheEntry) bool {
+	return a.at.After(b.at) || (a.at.Equal(b.at) && a.n > b.n)
 }
 
 func (c *sessionCache) put(key string, e cacheEntry) {
