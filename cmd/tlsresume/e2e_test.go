@@ -156,7 +156,7 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("%v (run go test ./cmd/tlsresume -run Golden -update)", err)
 			}
 			if out != string(want) {
-				t.Errorf("output differs from %s; diff with:\n  go run ./cmd/tlsresume -r %s | diff %s -", golden, rel, golden)
+				t.Errorf("output differs from testdata/golden/%s.ndjson; diff with:\n  go run ./cmd/tlsresume -r testdata/pcaps/%s | diff testdata/golden/%s.ndjson -", name, rel, name)
 			}
 		})
 	}
