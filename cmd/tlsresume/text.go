@@ -34,14 +34,14 @@ func writeText(w io.Writer, s *summary, conns []*flows.Conn, sessions []*flows.S
 
 	if len(s.Servers) > 0 {
 		b.WriteString("\nServers\n")
-		fmt.Fprintf(&b, "  %-30s %6s %6s %6s %6s %5s %8s %8s\n", "server (SNI)", "conns", "full", "resumd", "rate", "rejct", "med age", "max age")
+		fmt.Fprintf(&b, "  %-26s %6s %6s %6s %6s %5s %8s %8s\n", "server (SNI)", "conns", "full", "resumd", "rate", "rejct", "med age", "max age")
 		for i, r := range s.Servers {
 			if i == serverRows {
 				fmt.Fprintf(&b, "  ... %d more servers\n", len(s.Servers)-serverRows)
 				break
 			}
 			name := fmt.Sprintf("%s:%d", r.Server.IP, r.Server.Port)
-			fmt.Fprintf(&b, "  %-30s %6d %6d %6d %5.1f%% %5d %8s %8s\n", clip(name, 30), r.Conns, r.Full, r.Resumed,
+			fmt.Fprintf(&b, "  %-26s %6d %6d %6d %5.1f%% %5d %8s %8s\n", clip(name, 26), r.Conns, r.Full, r.Resumed,
 				100*r.ResumptionRate, r.Rejected, age(r.MedianResumeAge), age(r.MaxResumeAge))
 			if r.SNI != "" {
 				fmt.Fprintf(&b, "    %s\n", clip(r.SNI, textWidth-4))
