@@ -106,7 +106,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	out := newOutput(stdout, o.format)
 	sessions := flows.NewSessions()
 	tr := flows.NewTracker(flows.Config{Emit: out.conn}, sessions)
-	readErr := readAll(ctx, src, tr)
+	prog := newProgress(stderr, src, out)
+	readErr := readAll(ctx, src, tr, prog)
+	prog.done()
 	tr.Close()
 	for _, s := range sessions.All() {
 		out.session(s)
@@ -129,10 +131,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // readAll feeds every packet of src to the tracker.
-func readAll(ctx context.Context, src capture.Source, tr *flows.Tracker) error {
+func readAll(ctx context.Context, src capture.Source, tr *flows.Tracker, prog *progress) error {
 	for n := 0; ; n++ {
-		if n&0xfff == 0 && ctx.Err() != nil {
-			return ctx.Err()
+		if n&0xffff == 0 {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			prog.tick()
 		}
 		p, err := src.Next()
 		if err == io.EOF {
