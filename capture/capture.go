@@ -69,6 +69,7 @@ type files struct {
 	cur    *fileReader // nil between inputs
 	err    error       // sticky: the error Next returned, io.EOF at the end
 	stats  Stats
+	size   int // of the read buffers
 }
 
 // OpenFiles opens the named capture files, to be read in order as one
@@ -76,13 +77,19 @@ type files struct {
 // header checked before OpenFiles returns, so that a bad file is reported
 // before any packet is read. Errors are *Error.
 func OpenFiles(names []string, stdin io.Reader) (Source, error) {
+	return openFiles(names, stdin, bufSize)
+}
+
+// openFiles is OpenFiles with the size of the read buffers, which tests
+// make small so that records cross buffer boundaries.
+func openFiles(names []string, stdin io.Reader, size int) (*files, error) {
 	if len(names) == 0 {
 		return nil, &Error{Err: errors.New("no input files")}
 	}
-	s := &files{inputs: make([]input, 0, len(names))}
+	s := &files{inputs: make([]input, 0, len(names)), size: size}
 	seenStdin := false
 	for _, name := range names {
-		in, err := check(name, stdin, &seenStdin)
+		in, err := s.check(name, stdin, &seenStdin)
 		if err != nil {
 			s.Close()
 			return nil, err
@@ -93,7 +100,7 @@ func OpenFiles(names []string, stdin io.Reader) (Source, error) {
 }
 
 // check opens one input and checks its header.
-func check(name string, stdin io.Reader, seenStdin *bool) (input, error) {
+func (s *files) check(name string, stdin io.Reader, seenStdin *bool) (input, error) {
 	if name == stdinName {
 		if *seenStdin {
 			return input{}, &Error{File: name, Err: errors.New("standard input named more than once")}
@@ -102,7 +109,7 @@ func check(name string, stdin io.Reader, seenStdin *bool) (input, error) {
 		if stdin == nil {
 			return input{}, &Error{File: name, Err: errors.New("no standard input to read")}
 		}
-		fr, err := openReader(name, stdin, nil, bufSize)
+		fr, err := openReader(name, stdin, nil, s.size)
 		if err != nil {
 			return input{}, err
 		}
@@ -114,13 +121,13 @@ func check(name string, stdin io.Reader, seenStdin *bool) (input, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		// A pipe or device can be read once only: keep it open.
-		fr, err := openNamed(name, bufSize)
+		fr, err := openNamed(name, s.size)
 		if err != nil {
 			return input{}, err
 		}
 		return input{name: name, open: fr}, nil
 	}
-	fr, err := openNamed(name, checkBufSize)
+	fr, err := openNamed(name, min(s.size, checkBufSize))
 	if err != nil {
 		return input{}, err
 	}
@@ -146,7 +153,7 @@ func (s *files) Next() (Packet, error) {
 			in.open = nil
 			if fr == nil {
 				var err error
-				if fr, err = openNamed(in.name, bufSize); err != nil {
+				if fr, err = openNamed(in.name, s.size); err != nil {
 					s.err = err
 					return Packet{}, err
 				}

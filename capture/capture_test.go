@@ -76,21 +76,29 @@ func writeNg(t testing.TB, ws []want) ([]byte, []want, layout) {
 			t.Fatal(err)
 		}
 	}
-	flush()
-	var l layout
-	l.mark(buf.Len(), 0)
 	out := make([]want, len(ws))
 	for i, p := range ws {
 		ci := gopacket.CaptureInfo{Timestamp: p.ts, CaptureLength: len(p.data), Length: p.origLen, InterfaceIndex: i % 2}
 		if err := w.WritePacket(ci, p.data); err != nil {
 			t.Fatal(err)
 		}
-		flush()
-		l.mark(buf.Len(), i+1)
 		out[i] = p
 		out[i].linkType = []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeRaw}[i%2]
 	}
-	return buf.Bytes(), out, l
+	flush()
+	// Every block end is a boundary, those inside what NewNgWriter
+	// writes too.
+	b := buf.Bytes()
+	var l layout
+	pkts := 0
+	for off := 0; off+8 <= len(b); {
+		if binary.LittleEndian.Uint32(b[off:]) == 6 {
+			pkts++
+		}
+		off += int(binary.LittleEndian.Uint32(b[off+4:]))
+		l.mark(off, pkts)
+	}
+	return b, out, l
 }
 
 // variants are the ways each test file is given to OpenFiles.
@@ -99,11 +107,14 @@ var variants = []struct {
 	gzip   bool
 	stdin  bool
 	suffix string
+	small  bool // small read buffers, so records cross buffer boundaries
 }{
-	{"file", false, false, ""},
-	{"gzip", true, false, ".gz"},
-	{"stdin", false, true, ""},
-	{"gzip-stdin", true, true, ""},
+	{"file", false, false, "", false},
+	{"gzip", true, false, ".gz", false},
+	{"stdin", false, true, "", false},
+	{"gzip-stdin", true, true, "", false},
+	{"file-small", false, false, "", true},
+	{"gzip-stdin-small", true, true, "", true},
 }
 
 func TestRead(t *testing.T) {
@@ -121,9 +132,15 @@ func TestRead(t *testing.T) {
 				if v.stdin {
 					stdin = bytes.NewReader(b)
 				} else {
-					name = writeFile(t, dir, strings.NewReplacer(".", "_").Replace(tf.name)+v.suffix, b)
+					name = writeFile(t, dir, strings.NewReplacer(".", "_").Replace(tf.name)+"-"+v.name+v.suffix, b)
 				}
-				src, err := OpenFiles([]string{name}, stdin)
+				var src Source
+				var err error
+				if v.small {
+					src, err = openFiles([]string{name}, stdin, minBufSize)
+				} else {
+					src, err = OpenFiles([]string{name}, stdin)
+				}
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -255,20 +272,21 @@ func TestMultipleFiles(t *testing.T) {
 func TestManyFiles(t *testing.T) {
 	// Regular files are closed after the check, so there can be more of
 	// them than file descriptors a process usually has.
-	if testing.Short() {
-		t.Skip("short")
-	}
 	dir := t.TempDir()
 	b, ws, _ := writePcap(t, genPackets(1, 1, 100, 0), layers.LinkTypeEthernet, true)
 	var names []string
-	for i := range 1500 {
+	for i := range 300 {
 		names = append(names, writeFile(t, dir, fmt.Sprintf("f%04d.pcap", i), b))
 	}
-	src, err := OpenFiles(names, nil)
+	before := openFDs(t)
+	src, err := openFiles(names, nil, minBufSize)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
+	if after := openFDs(t); after > before {
+		t.Errorf("%d file descriptors open after OpenFiles, %d before", after, before)
+	}
 	got, err := readAll(t, src)
 	if err != nil {
 		t.Fatal(err)
@@ -276,6 +294,16 @@ func TestManyFiles(t *testing.T) {
 	if len(got) != len(names) || !bytes.Equal(got[len(got)-1].data, ws[0].data) {
 		t.Errorf("read %d packets, want %d", len(got), len(names))
 	}
+}
+
+// openFDs counts the open file descriptors of the process.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("cannot count file descriptors: %v", err)
+	}
+	return len(ents)
 }
 
 func TestPipe(t *testing.T) {
@@ -388,6 +416,11 @@ func TestOpenErrors(t *testing.T) {
 			}
 			if (e.Hint != "") != c.wantHint {
 				t.Errorf("Hint = %q", e.Hint)
+			}
+			if c.name == "x.pcap.xz" {
+				if want := "decompress it first: xz -dc " + path + " | tlsresume -r -"; e.Hint != want {
+					t.Errorf("Hint = %q, want %q", e.Hint, want)
+				}
 			}
 			if strings.Contains(err.Error(), "\n") || strings.Contains(e.Hint, "\n") {
 				t.Errorf("more than one line: %q, %q", err, e.Hint)

@@ -31,14 +31,22 @@
 // damaged record, or capture live traffic (not yet). Packets shorter than
 // their original length (snaplen) are delivered as they are and counted.
 //
-// Errors are one line, name the file, and say what to do where there is
-// something to do: see [Error]. A file cut short, in a record or in its gzip
-// stream, gives every complete packet before the cut, then an error wrapping
-// [ErrTruncated]; a clean end of all input is [io.EOF]. After any error other
-// than io.EOF, the [Source] is finished and keeps returning that error.
+// Timestamps are UTC. pcapgo converts pcapng timestamps in 2^-e second
+// units (if_tsresol with the high bit set) with a rounded factor; for
+// 0 < e < 30 the package corrects them to the exact value.
+//
+// Errors are one line and name the file: see [Error], whose Hint field, when
+// set, is a second line for a person (what to do). A file cut short, in a
+// record or in its gzip stream, gives every complete packet before the cut,
+// then an error wrapping [ErrTruncated]; a clean end of all input is
+// [io.EOF]. After any error other than io.EOF the [Source] is finished and
+// keeps returning that error; the files after a bad one are not read.
 //
 // Buffers: [Packet.Data] belongs to the Source. It is reused and is valid
 // only until the next call to Next (or Close); callers copy what they keep.
-// The reader given for "-" is read but never closed: it belongs to the
-// caller. A Source is not safe for concurrent use.
+// Reading a packet allocates nothing for pcap files and for pcapng packets
+// without options; pcapgo allocates for pcapng packet options and for
+// interfaces whose link type is 256 or more (Linux cooked v2). The reader
+// given for "-" is read but never closed: it belongs to the caller. A Source
+// is not safe for concurrent use.
 package capture

@@ -19,9 +19,11 @@ const (
 	// decompressed stream when it is gzip-compressed.
 	bufSize = 1 << 20
 	// checkBufSize is the read buffer for the header check of a regular
-	// file in OpenFiles, which is closed again right after. It must be at
-	// least 4096, bufio's default, or pcapgo wraps it in another buffer.
+	// file in OpenFiles, which is closed again right after.
 	checkBufSize = 64 << 10
+	// minBufSize is the smallest read buffer: bufio's default size, below
+	// which pcapgo would put another buffer in front of ours.
+	minBufSize = 4096
 	// sniffLen is how many bytes are peeked to tell the format, and shown
 	// when it is none.
 	sniffLen = 8
@@ -95,6 +97,7 @@ func openNamed(name string, size int) (*fileReader, error) {
 // openReader sniffs the format of r, and reads and checks the file header.
 // file, when not nil, is closed by close.
 func openReader(name string, r io.Reader, file *os.File, size int) (*fileReader, error) {
+	size = max(size, minBufSize)
 	fr := &fileReader{name: name, file: file}
 	fr.raw.r = r
 	br := bufio.NewReaderSize(&fr.raw, size)

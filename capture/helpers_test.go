@@ -144,12 +144,11 @@ func swapPcap(t testing.TB, le []byte) []byte {
 // have what pcapgo's writer cannot write: timestamp resolutions other than
 // nanoseconds, big-endian sections, simple packet blocks, unknown blocks.
 type ngBuilder struct {
-	buf     bytes.Buffer
-	order   byteOrder
-	ifaces  []ngIface // of the current section
-	packets int
-	want    []want
-	l       layout
+	buf    bytes.Buffer
+	order  byteOrder
+	ifaces []ngIface // of the current section
+	want   []want
+	l      layout
 }
 
 // byteOrder is binary.LittleEndian or binary.BigEndian.
@@ -176,7 +175,7 @@ func (b *ngBuilder) block(typ uint32, body []byte) {
 	b.buf.Write(body)
 	b.buf.Write(make([]byte, pad))
 	b.u32(total)
-	b.l.mark(b.buf.Len(), b.packets)
+	b.l.mark(b.buf.Len(), len(b.want))
 }
 
 // section starts a section in the given byte order.
@@ -248,31 +247,29 @@ func (b *ngBuilder) epb(i int, p want, supported bool) {
 	body = append(body, "hello"...)
 	body = append(body, 0, 0, 0)
 	body = b.order.AppendUint32(body, 0)
-	b.packets++
-	b.block(6, body)
 	if supported {
 		p.ts = ts
 		p.linkType = b.ifaces[i].lt
 		b.want = append(b.want, p)
 	}
+	b.block(6, body)
 }
 
 // spb adds a simple packet block, which belongs to interface 0 and has no
 // timestamp.
 func (b *ngBuilder) spb(p want) {
 	p.origLen = len(p.data) // a simple packet block holds min(original length, snap length)
-	body := b.order.AppendUint32(nil, uint32(p.origLen))
-	body = append(body, p.data...)
-	b.packets++
-	b.block(3, body)
 	capLen := len(p.data)
 	if snap := int(b.ifaces[0].snap); snap != 0 && capLen > snap {
 		capLen = snap
 	}
 	p.data = p.data[:capLen]
+	body := b.order.AppendUint32(nil, uint32(p.origLen))
+	body = append(body, p.data...)
 	p.ts = time.Time{}
 	p.linkType = b.ifaces[0].lt
 	b.want = append(b.want, p)
+	b.block(3, body)
 }
 
 // unknown adds a block of a type pcapgo does not know, which must be

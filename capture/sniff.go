@@ -82,19 +82,28 @@ func parsePcapHeader(b []byte) pcapHeader {
 }
 
 // other recognises a few formats that are often mistaken for captures, so the
-// message can say what the file is and the hint what to do.
+// message can say what the file is and the hint what to do, for a named file
+// (FILE stands for its name) and for the standard input.
 var other = []struct {
-	magic []byte
-	what  string
-	hint  string
+	magic     []byte
+	what      string
+	hintFile  string
+	hintStdin string
 }{
-	{[]byte{0xfd, '7', 'z', 'X', 'Z', 0x00}, "xz-compressed", "decompress it first: xz -dc FILE | tlsresume -r -"},
-	{[]byte{0x28, 0xb5, 0x2f, 0xfd}, "zstd-compressed", "decompress it first: zstd -dc FILE | tlsresume -r -"},
-	{[]byte("BZh"), "bzip2-compressed", "decompress it first: bzip2 -dc FILE | tlsresume -r -"},
-	{[]byte{'P', 'K', 0x03, 0x04}, "a zip archive", "extract the capture from it first"},
-	{[]byte{0x34, 0xcd, 0xb2, 0xa1}, "a modified (Kuznetsov) pcap file", "convert it: editcap -F pcap FILE out.pcap"},
-	{[]byte{0xa1, 0xb2, 0xcd, 0x34}, "a modified (Kuznetsov) pcap file", "convert it: editcap -F pcap FILE out.pcap"},
-	{[]byte("snoop\x00\x00\x00"), "a snoop capture", "convert it: editcap -F pcap FILE out.pcap"},
+	{[]byte{0xfd, '7', 'z', 'X', 'Z', 0x00}, "xz-compressed",
+		"decompress it first: xz -dc FILE | tlsresume -r -", "decompress it first: ... | xz -dc | tlsresume -r -"},
+	{[]byte{0x28, 0xb5, 0x2f, 0xfd}, "zstd-compressed",
+		"decompress it first: zstd -dc FILE | tlsresume -r -", "decompress it first: ... | zstd -dc | tlsresume -r -"},
+	{[]byte("BZh"), "bzip2-compressed",
+		"decompress it first: bzip2 -dc FILE | tlsresume -r -", "decompress it first: ... | bzip2 -dc | tlsresume -r -"},
+	{[]byte{'P', 'K', 0x03, 0x04}, "a zip archive",
+		"extract the capture from the archive first", "extract the capture from the archive first"},
+	{[]byte{0x34, 0xcd, 0xb2, 0xa1}, "a modified (Kuznetsov) pcap file",
+		"convert it first: editcap -F pcap FILE out.pcap", "convert it first with editcap -F pcap"},
+	{[]byte{0xa1, 0xb2, 0xcd, 0x34}, "a modified (Kuznetsov) pcap file",
+		"convert it first: editcap -F pcap FILE out.pcap", "convert it first with editcap -F pcap"},
+	{[]byte("snoop\x00\x00\x00"), "a snoop capture",
+		"convert it first: editcap -F pcap FILE out.pcap", "convert it first with editcap -F pcap"},
 }
 
 // notCapture is the error for an input whose first bytes are head (at most
@@ -103,7 +112,10 @@ func notCapture(name string, head []byte, inside bool) *Error {
 	var what, hint string
 	for _, o := range other {
 		if bytes.HasPrefix(head, o.magic) {
-			what, hint = o.what, strings.ReplaceAll(o.hint, "FILE", displayName(name))
+			what, hint = o.what, strings.ReplaceAll(o.hintFile, "FILE", name)
+			if name == stdinName {
+				hint = o.hintStdin
+			}
 			break
 		}
 	}
