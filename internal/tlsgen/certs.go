@@ -16,8 +16,8 @@ import (
 )
 
 // The server certificates are made once per process: an ECDSA P-256 one by default and an RSA
-// 2048 one (a bigger server flight) on demand. Both are self-signed and valid from 2000 to 2100,
-// so any virtual start time works; clients do not verify them (InsecureSkipVerify).
+// 2048 one (a bigger server flight) on demand. Both are self-signed and valid from 1970 to 9999,
+// so any virtual start time works (crypto/tls drops cached sessions whose certificate expired); clients do not verify them (InsecureSkipVerify).
 
 var (
 	ecdsaOnce sync.Once
@@ -53,8 +53,8 @@ func selfSigned(key crypto.Signer, pub any) (tls.Certificate, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: "tlsgen test server", Organization: []string{"tlsgen"}},
-		NotBefore:             time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC),
-		NotAfter:              time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
+		NotBefore:             time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
+		NotAfter:              time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,

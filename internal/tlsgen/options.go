@@ -8,7 +8,7 @@ type Options struct {
 	// damage, and the crypto/tls Config.Rand of every stack.
 	Seed int64
 	// Start is the time of the first step (zero: 2026-01-01T00:00:00Z). Times are kept to
-	// the microsecond.
+	// the microsecond. Classic pcap stores 32-bit seconds: past 2106 use Pcapng.
 	Start time.Time
 	// MSS is the TCP maximum segment size (0: 1460 over IPv4, 1440 over IPv6).
 	MSS int
@@ -45,6 +45,11 @@ type Damage struct {
 	// SkipFirst leaves the first SkipFirst packets out of the capture, so that it starts in
 	// the middle of connections.
 	SkipFirst int
+	// Conn.ID and Conn.Flow always number the connections of the undamaged capture; a
+	// connection whose packets are all lost or skipped keeps its number.
+	//
+	// TODO: retransmissions with different bytes, overlapping segments, truncated file,
+	// garbage between packets, handshakes that fail with an alert.
 }
 
 const (

@@ -304,7 +304,7 @@ func TestDeterministic(t *testing.T) {
 }
 
 func TestOptions(t *testing.T) {
-	start := time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
+	start := time.Date(2099, 5, 6, 7, 8, 9, 0, time.UTC)
 	conns, data := generate(t, "ipv6", Options{Seed: 8, Start: start, MSS: 536, RTT: 100 * time.Millisecond})
 	pkts := readCapture(t, data, false)
 	checkCapture(t, pkts)
@@ -441,3 +441,44 @@ func TestNoModuleImports(t *testing.T) {
 }
 
 func netipMust(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// A handshake that fails is an error of the scenario, and must not hang the generator.
+func TestHandshakeFailure(t *testing.T) {
+	sc := Scenario{
+		Name:    "version-mismatch",
+		Servers: []Server{{Name: "s", Addr: ap("192.0.2.1:443"), MinVersion: 0x0304}},
+		Steps:   []Step{{Server: "s", Client: v4("198.51.100.1"), MaxVersion: 0x0303}},
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := Generate(&bytes.Buffer{}, sc, Options{})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "handshake") {
+			t.Errorf("err = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("generator hangs on a failed handshake")
+	}
+}
+
+// Many overlapping connections: the capture streams out, memory holds only the open ones.
+func BenchmarkGenerate(b *testing.B) {
+	sc := Scenarios()["concurrent"]
+	for b.Loop() {
+		var n countWriter
+		if _, err := Generate(&n, sc, Options{Seed: 1}); err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(n))
+	}
+}
+
+type countWriter int
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	*c += countWriter(len(p))
+	return len(p), nil
+}
