@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -46,11 +47,14 @@ const (
 type errReader struct {
 	r   io.Reader
 	err error
+	eof bool // r returned io.EOF
 }
 
 func (e *errReader) Read(p []byte) (int, error) {
 	n, err := e.r.Read(p)
-	if err != nil && err != io.EOF && e.err == nil {
+	if err == io.EOF {
+		e.eof = true
+	} else if err != nil && e.err == nil {
 		e.err = err
 	}
 	return n, err
@@ -61,8 +65,10 @@ type fileReader struct {
 	name     string
 	file     *os.File // nil for the standard input, which is not ours to close
 	raw      errReader
-	gz       *gzip.Reader // nil unless the input is gzip-compressed
-	inflated errReader    // reads gz
+	gz       *gzip.Reader  // nil unless the input is gzip-compressed
+	inflated errReader     // reads gz
+	br       *bufio.Reader // what pcapgo reads
+	src      *errReader    // what br reads: raw, or inflated
 	pcap     *pcapgo.Reader
 	ng       *pcapgo.NgReader
 	format   format          // pcap or pcapng, once known
@@ -133,6 +139,10 @@ func openReader(name string, r io.Reader, file *os.File, size int) (*fileReader,
 		}
 	}
 	fr.format = f
+	fr.br, fr.src = br, &fr.raw
+	if fr.gz != nil {
+		fr.src = &fr.inflated
+	}
 	switch f {
 	case formatPcap:
 		err = fr.openPcap(br)
@@ -290,6 +300,11 @@ func (fr *fileReader) fail(err error, mid bool, where string) error {
 		return &Error{File: fr.name, Err: fmt.Errorf("corrupt gzip stream%s: %w", after, fr.inflated.err)}
 	case errors.Is(err, io.ErrUnexpectedEOF), err == io.EOF && mid:
 		return &Error{File: fr.name, Err: truncated(after, where)}
+	case fr.format == formatPcapng && fr.atEnd() && strings.HasSuffix(err.Error(), io.ErrUnexpectedEOF.Error()):
+		// pcapgo formats the io.ErrUnexpectedEOF of a cut name
+		// resolution or decryption secrets block with %v, so it no
+		// longer matches; all input consumed says it is the cut.
+		return &Error{File: fr.name, Err: truncated(after, where)}
 	case err == io.EOF && fr.header:
 		return io.EOF
 	case err == io.EOF:
@@ -297,6 +312,11 @@ func (fr *fileReader) fail(err error, mid bool, where string) error {
 	default:
 		return &Error{File: fr.name, Err: fmt.Errorf("malformed %s%s: %w", fr.kind(), after, err)}
 	}
+}
+
+// atEnd reports whether all the input has been read and consumed.
+func (fr *fileReader) atEnd() bool {
+	return fr.br != nil && fr.src.eof && fr.br.Buffered() == 0
 }
 
 // kind names the format for messages.

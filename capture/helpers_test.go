@@ -272,6 +272,40 @@ func (b *ngBuilder) spb(p want) {
 	b.block(3, body)
 }
 
+// isb adds an interface statistics block for interface i.
+func (b *ngBuilder) isb(i int, t time.Time) {
+	u, _ := units(t, b.ifaces[i].tsresol)
+	body := b.order.AppendUint32(nil, uint32(i))
+	body = b.order.AppendUint32(body, uint32(u>>32))
+	body = b.order.AppendUint32(body, uint32(u))
+	body = b.order.AppendUint16(body, 4) // isb_ifrecv
+	body = b.order.AppendUint16(body, 8)
+	body = b.order.AppendUint64(body, 1234)
+	body = b.order.AppendUint32(body, 0)
+	b.block(5, body)
+}
+
+// nrb adds a name resolution block with one IPv4 record.
+func (b *ngBuilder) nrb() {
+	body := b.order.AppendUint16(nil, 1) // nrb_record_ipv4
+	body = b.order.AppendUint16(body, 4+12)
+	body = append(body, 192, 0, 2, 1)
+	body = append(body, "example.com\x00"...)
+	body = b.order.AppendUint32(body, 0) // nrb_record_end
+	b.block(4, body)
+}
+
+// dsb adds a decryption secrets block with TLS key log lines, as
+// editcap --inject-secrets writes.
+func (b *ngBuilder) dsb() {
+	secrets := []byte("CLIENT_RANDOM 00112233 44556677\n")
+	body := b.order.AppendUint32(nil, 0x544c534b) // TLS key log
+	body = b.order.AppendUint32(body, uint32(len(secrets)))
+	body = append(body, secrets...)
+	body = append(body, make([]byte, (4-len(secrets)%4)%4)...)
+	b.block(10, body)
+}
+
 // unknown adds a block of a type pcapgo does not know, which must be
 // skipped.
 func (b *ngBuilder) unknown(typ uint32, body []byte) { b.block(typ, body) }
@@ -285,11 +319,11 @@ func mixedPcapng(seed uint64, n int, maxLen int) ([]byte, []want, layout, int) {
 	ps := genPackets(seed, n, maxLen, 0)
 	var b ngBuilder
 	b.section(binary.LittleEndian)
-	b.iface(layers.LinkTypeEthernet, 6, 0)            // microseconds, the default, written out
-	b.iface(layers.LinkTypeRaw, 9, 0)                 // nanoseconds
-	b.unknown(0x00000BAD, []byte("an unknown block")) // skipped
-	b.iface(147, 3, 0)                                // USER0, milliseconds: skipped
-	b.iface(layers.LinkTypeLinuxSLL2, 0x80|20, 0)     // 2^-20 s
+	b.iface(layers.LinkTypeEthernet, 6, 0)          // microseconds, the default, written out
+	b.iface(layers.LinkTypeRaw, 9, 0)               // nanoseconds
+	b.unknown(0x00000BAD, []byte("a custom block")) // skipped: pcapgo does not know it
+	b.iface(147, 3, 0)                              // USER0, milliseconds: skipped
+	b.iface(layers.LinkTypeLinuxSLL2, 0x80|20, 0)   // 2^-20 s
 	skipped := 0
 	second := n / 2
 	for i, p := range ps[:second] {
@@ -302,7 +336,13 @@ func mixedPcapng(seed uint64, n int, maxLen int) ([]byte, []want, layout, int) {
 		default:
 			b.epb(i%2, p, true)
 		}
-		if i == 2 {
+		switch i {
+		case 0:
+			b.nrb()
+		case 1:
+			b.dsb()
+			b.isb(0, p.ts)
+		case 2:
 			b.unknown(0x80000001, nil) // local use block type, empty body
 		}
 	}
