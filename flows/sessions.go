@@ -54,6 +54,7 @@ type Sessions struct {
 	byKey map[string]*Session
 	all   []*Session
 	farms map[[2]netip.Addr]*FarmPair
+	ended int // sessions returned by Expire or All
 }
 
 // NewSessions returns an empty set of sessions.
@@ -368,31 +369,76 @@ func (s *Sessions) rejected(x *Session, c *Conn) {
 	}
 }
 
-// All returns every session (roots only) in order of creation, ready to
-// be printed.
+// finalize makes a root session ready to be printed.
+func (x *Session) finalize() *Session {
+	if x.Conns == nil {
+		x.Conns = []int{}
+	}
+	if x.RejectedConns == nil {
+		x.RejectedConns = []int{}
+	}
+	if x.Clients == nil {
+		x.Clients = []netip.Addr{}
+	}
+	return x
+}
+
+// All returns every session still held (roots only) in order of
+// creation, ready to be printed, and forgets them.
 func (s *Sessions) All() []*Session {
 	var out []*Session
 	for _, x := range s.all {
-		if x.parent != nil {
-			continue
+		if x.parent == nil {
+			out = append(out, x.finalize())
 		}
-		if x.Conns == nil {
-			x.Conns = []int{}
-		}
-		if x.RejectedConns == nil {
-			x.RejectedConns = []int{}
-		}
-		if x.Clients == nil {
-			x.Clients = []netip.Addr{}
-		}
-		out = append(out, x)
 	}
+	s.ended += len(out)
+	s.all, s.byKey = nil, map[string]*Session{}
 	return out
 }
 
-// Len is the number of sessions.
+// Expire ends the sessions not used since before now-idle (or, when
+// longer, their ticket lifetime hint): they are returned in order of
+// creation, ready to be printed, and forgotten, so memory follows the
+// live sessions and not the length of the capture.
+func (s *Sessions) Expire(now time.Time, idle time.Duration) []*Session {
+	var out []*Session
+	keep := s.all[:0]
+	for _, x := range s.all {
+		root := s.find(x)
+		limit := idle
+		if root.LifetimeHint != nil && time.Duration(*root.LifetimeHint)*time.Second > limit {
+			limit = time.Duration(*root.LifetimeHint) * time.Second
+		}
+		if !root.hasTS || now.Sub(root.LastTS) <= limit {
+			keep = append(keep, x)
+			continue
+		}
+		if x.parent == nil {
+			out = append(out, x.finalize())
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	clear(s.all[len(keep):])
+	s.all = keep
+	gone := make(map[*Session]bool, len(out))
+	for _, x := range out {
+		gone[x] = true
+	}
+	for k, x := range s.byKey {
+		if gone[s.find(x)] {
+			delete(s.byKey, k)
+		}
+	}
+	s.ended += len(out)
+	return out
+}
+
+// Len is the number of sessions so far, ended or held.
 func (s *Sessions) Len() int {
-	n := 0
+	n := s.ended
 	for _, x := range s.all {
 		if x.parent == nil {
 			n++

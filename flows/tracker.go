@@ -38,6 +38,12 @@ type Counters struct {
 type Config struct {
 	// Emit receives each connection's verdict when it is known.
 	Emit func(*Conn)
+	// EmitSession receives each session that ended by SessionTimeout
+	// before the end of the input.
+	EmitSession func(*Session)
+	// SessionTimeout ends a session unused for this long, or for its
+	// ticket lifetime hint when that is longer. Default 1h.
+	SessionTimeout time.Duration
 	// GapTimeout is how long (capture time) reassembly waits for a
 	// missing segment before skipping it. Default 2s.
 	GapTimeout time.Duration
@@ -100,6 +106,7 @@ type Tracker struct {
 	ctx      asmContext
 	now      time.Time
 	lastTick time.Time
+	ticks    int
 }
 
 type asmContext struct{ ci gopacket.CaptureInfo }
@@ -113,6 +120,9 @@ func NewTracker(cfg Config, sessions *Sessions) *Tracker {
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 60 * time.Second
+	}
+	if cfg.SessionTimeout <= 0 {
+		cfg.SessionTimeout = time.Hour
 	}
 	if cfg.FinishedTimeout <= 0 {
 		cfg.FinishedTimeout = 10 * time.Minute
@@ -244,6 +254,14 @@ func (t *Tracker) connDone(c *tlsConn, out *Conn) {
 // for longer than GapTimeout and ends flows idle for IdleTimeout.
 func (t *Tracker) tick() {
 	t.lastTick = t.now
+	t.ticks++
+	if t.ticks%10 == 0 {
+		for _, s := range t.sessions.Expire(t.now, t.cfg.SessionTimeout) {
+			if t.cfg.EmitSession != nil {
+				t.cfg.EmitSession(s)
+			}
+		}
+	}
 	t.asm.FlushWithOptions(reassembly.FlushOptions{T: t.now.Add(-t.cfg.GapTimeout), TC: t.now.Add(-t.cfg.IdleTimeout)})
 	for k, e := range t.flows {
 		idle := t.now.Sub(e.last)
@@ -273,6 +291,17 @@ func (t *Tracker) evictOldest() {
 	}
 	delete(t.flows, oldest)
 	t.count.FlowsEvicted++
+}
+
+// Tick advances the clock without a packet: in live capture, flows and
+// sessions expire by the wall clock even when no packet arrives.
+func (t *Tracker) Tick(now time.Time) {
+	if now.After(t.now) {
+		t.now = now
+	}
+	if t.now.Sub(t.lastTick) >= time.Second {
+		t.tick()
+	}
 }
 
 // Close ends the input: every buffered segment is flushed and every

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tlsresume/tlsresume/internal/tlsgen"
@@ -125,5 +128,66 @@ func TestGeneratedScenarios(t *testing.T) {
 				checkAgainstTruth(t, conns, truth)
 			})
 		}
+	}
+}
+
+// TestGeneratedFarms checks the farm findings (sessions issued by one
+// server address and offered to another) against the generator's truth:
+// which connection received the ticket each client offered, and whether
+// the other server accepted it.
+func TestGeneratedFarms(t *testing.T) {
+	for _, name := range []string{"two-servers-shared-keys", "two-servers-different-keys", "mixed"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			path, truth := generate(t, name, tlsgen.Options{Seed: 2})
+			out, errs, code := runTool(t, "-r", path)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			byID := map[int]tlsgen.Conn{}
+			for _, c := range truth {
+				byID[c.ID] = c
+			}
+			type pair struct{ issuer, acceptor string }
+			want := map[pair][2]int{}
+			for _, c := range truth {
+				// TLS 1.3 tickets are encrypted: their issuer is not visible.
+				if c.Version != "TLS 1.2" || !c.Offered || c.TicketFrom == 0 {
+					continue
+				}
+				origin := byID[byID[c.TicketFrom].Session]
+				if origin.Server.Addr() == c.Server.Addr() {
+					continue
+				}
+				p := pair{origin.Server.Addr().String(), c.Server.Addr().String()}
+				n := want[p]
+				if c.Resumed {
+					n[0]++
+				} else {
+					n[1]++
+				}
+				want[p] = n
+			}
+			var sum struct {
+				Farms []struct {
+					Issuer, Acceptor   string
+					Accepted, Rejected int
+				} `json:"farms"`
+			}
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil {
+				t.Fatal(err)
+			}
+			got := map[pair][2]int{}
+			for _, f := range sum.Farms {
+				got[pair{f.Issuer, f.Acceptor}] = [2]int{f.Accepted, f.Rejected}
+			}
+			if name != "mixed" && len(want) == 0 {
+				t.Fatal("the scenario offers no session across servers")
+			}
+			if !maps.Equal(got, want) {
+				t.Errorf("farm pairs (accepted, rejected):\n got %v\nwant %v", got, want)
+			}
+		})
 	}
 }

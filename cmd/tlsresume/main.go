@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -51,10 +52,11 @@ Flags:
 `
 
 type options struct {
-	files   []string
-	format  string
-	version bool
-	help    bool
+	files          []string
+	format         string
+	sessionTimeout time.Duration
+	version        bool
+	help           bool
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -63,6 +65,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var o options
 	fs.StringArrayVarP(&o.files, "read", "r", nil, "read packets from `FILE` (repeatable, read in order; - for stdin)")
 	fs.StringVar(&o.format, "format", "ndjson", "output `FORMAT`: ndjson or text")
+	fs.DurationVar(&o.sessionTimeout, "session-timeout", time.Hour, "end a session unused for `DURATION` (or its ticket lifetime hint, when longer)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVarP(&o.help, "help", "h", false, "print this help and exit")
 	fs.SortFlags = false
@@ -105,7 +108,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 	out := newOutput(stdout, o.format)
 	sessions := flows.NewSessions()
-	tr := flows.NewTracker(flows.Config{Emit: out.conn}, sessions)
+	tr := flows.NewTracker(flows.Config{Emit: out.conn, EmitSession: out.session, SessionTimeout: o.sessionTimeout}, sessions)
 	prog := newProgress(stderr, src, out)
 	readErr := readAll(ctx, src, tr, prog)
 	prog.done()
