@@ -101,7 +101,7 @@ func openNamed(name string, size int) (*fileReader, error) {
 }
 
 // openReader sniffs the format of r, and reads and checks the file header.
-// file, when not nil, is closed by close.
+// file, when not nil, is closed by close; on error the caller closes it.
 func openReader(name string, r io.Reader, file *os.File, size int) (*fileReader, error) {
 	size = max(size, minBufSize)
 	fr := &fileReader{name: name, file: file}
@@ -127,14 +127,14 @@ func openReader(name string, r io.Reader, file *os.File, size int) (*fileReader,
 		fr.inflated.r = gz
 		br = bufio.NewReaderSize(&fr.inflated, size)
 		if head, err = peek(br, sniffLen); err != nil {
-			fr.close()
+			fr.closeGzip()
 			return nil, fr.fail(err, false, inFileHeader)
 		}
 		if f, partial = sniff(head); f == formatGzip {
 			f = formatUnknown // gzip in gzip: pcapgo would open it, but it is not what we claim to read
 		}
 		if partial {
-			fr.close()
+			fr.closeGzip()
 			return nil, fr.fail(io.ErrUnexpectedEOF, false, inFileHeader)
 		}
 	}
@@ -152,7 +152,7 @@ func openReader(name string, r io.Reader, file *os.File, size int) (*fileReader,
 		err = notCapture(name, head, fr.gz != nil)
 	}
 	if err != nil {
-		fr.close()
+		fr.closeGzip()
 		return nil, err
 	}
 	fr.header = true
@@ -334,12 +334,17 @@ func (fr *fileReader) kind() string {
 	return k
 }
 
-// close releases the file and the gzip reader.
-func (fr *fileReader) close() error {
+// closeGzip releases the gzip reader.
+func (fr *fileReader) closeGzip() {
 	if fr.gz != nil {
 		fr.gz.Close()
 		fr.gz = nil
 	}
+}
+
+// close releases the file and the gzip reader.
+func (fr *fileReader) close() error {
+	fr.closeGzip()
 	if fr.file == nil {
 		return nil
 	}
