@@ -291,9 +291,10 @@ func TestLooksLikeSSLv2Hello(t *testing.T) {
 }
 
 // splitAt cuts b into chunks whose lengths cycle through steps (a zero
-// step is taken as one byte).
+// step is taken as one byte). There is always at least one chunk, so that
+// an empty input is written once, as it is when fed whole.
 func splitAt(b []byte, steps []byte) [][]byte {
-	if len(steps) == 0 {
+	if len(steps) == 0 || len(b) == 0 {
 		return [][]byte{b}
 	}
 	var chunks [][]byte
