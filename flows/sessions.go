@@ -51,11 +51,15 @@ type FarmPair struct {
 // capture time: whether a ClientHello session ID is an offer depends on
 // whether a server assigned it earlier.
 type Sessions struct {
-	byKey map[string]*Session
-	all   []*Session
-	farms map[[2]netip.Addr]*FarmPair
-	ended int // sessions returned by Expire or All
+	byKey   map[string]*Session
+	all     []*Session
+	farms   map[[2]netip.Addr]*FarmPair
+	ended   int // sessions returned by Expire or All
+	evicted int // sessions ended early by the bound on sessions kept
 }
+
+// Evicted is how many sessions ended early because too many were held.
+func (s *Sessions) Evicted() int { return s.evicted }
 
 // NewSessions returns an empty set of sessions.
 func NewSessions() *Sessions {
@@ -398,19 +402,26 @@ func (s *Sessions) All() []*Session {
 }
 
 // Expire ends the sessions not used since before now-idle (or, when
-// longer, their ticket lifetime hint): they are returned in order of
-// creation, ready to be printed, and forgotten, so memory follows the
-// live sessions and not the length of the capture.
-func (s *Sessions) Expire(now time.Time, idle time.Duration) []*Session {
+// longer, their ticket lifetime hint), and the oldest past max sessions
+// held: they are returned in order of creation, ready to be printed, and
+// forgotten, so memory follows the live sessions and not the length of
+// the capture.
+func (s *Sessions) Expire(now time.Time, idle time.Duration, max int) []*Session {
 	var out []*Session
 	keep := s.all[:0]
-	for _, x := range s.all {
+	over := len(s.all) - max
+	evict := map[*Session]bool{}
+	for i, x := range s.all {
 		root := s.find(x)
+		if i < over && !evict[root] {
+			s.evicted++
+			evict[root] = true
+		}
 		limit := idle
 		if root.LifetimeHint != nil && time.Duration(*root.LifetimeHint)*time.Second > limit {
 			limit = time.Duration(*root.LifetimeHint) * time.Second
 		}
-		if !root.hasTS || now.Sub(root.LastTS) <= limit {
+		if !evict[root] && (!root.hasTS || now.Sub(root.LastTS) <= limit) {
 			keep = append(keep, x)
 			continue
 		}

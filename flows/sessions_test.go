@@ -142,10 +142,10 @@ func TestSessionsExpire(t *testing.T) {
 	s := NewSessions()
 	s.Join(conn12(1, 0, "192.0.2.1", "", "aa", "", true, false, sid("aa")))
 	s.Join(conn12(2, 0, "192.0.2.1", "", "", "", true, false, tkt("t1", 7200)))
-	if got := s.Expire(t0.Add(30*time.Minute), time.Hour); len(got) != 0 {
+	if got := s.Expire(t0.Add(30*time.Minute), time.Hour, 100); len(got) != 0 {
 		t.Fatalf("expired too early: %v", got)
 	}
-	got := s.Expire(t0.Add(90*time.Minute), time.Hour)
+	got := s.Expire(t0.Add(90*time.Minute), time.Hour, 100)
 	if len(got) != 1 || got[0].ID != "sid:aa" {
 		t.Fatalf("after 90 minutes: %v, want sid:aa only (t1 has a 2h hint)", got)
 	}

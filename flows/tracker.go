@@ -55,8 +55,16 @@ type Config struct {
 	// are dropped before reassembly and it keeps its id. Default 10m.
 	FinishedTimeout time.Duration
 	// MaxFlows bounds tracked flows; the oldest are evicted first.
-	// Default 1<<20.
+	// Default 200000.
 	MaxFlows int
+	// MaxSessions bounds the sessions kept; the oldest end first.
+	// Default 500000.
+	MaxSessions int
+	// MaxBufferedPages bounds the out-of-order segments reassembly keeps
+	// (pages of about 1900 bytes) per connection and in total. Past the
+	// bound the oldest are delivered as if a gap had been skipped.
+	// Default 64 per connection, 32768 in total.
+	MaxBufferedPagesPerConn, MaxBufferedPages int
 }
 
 // flowKey is a TCP connection's 4-tuple, ordered so that both directions
@@ -78,6 +86,7 @@ type flowEntry struct {
 	state   flowState
 	conn    *tlsConn
 	netFlow gopacket.Flow // unique per entry, so a reused 4-tuple is a new reassembly connection
+	gen     int64
 	src     netip.AddrPort
 	dst     netip.AddrPort
 	last    time.Time
@@ -99,6 +108,7 @@ type Tracker struct {
 	pool     *reassembly.StreamPool
 	asm      *reassembly.Assembler
 	flows    map[flowKey]*flowEntry
+	order    []orderEntry // flows in order of creation, for eviction; stale entries are skipped
 	count    Counters
 	nextID   int
 	gen      int64
@@ -107,6 +117,13 @@ type Tracker struct {
 	now      time.Time
 	lastTick time.Time
 	ticks    int
+}
+
+// orderEntry names a flow in the eviction order; gen tells a stale entry
+// (the flow was since removed or replaced) from a live one.
+type orderEntry struct {
+	key flowKey
+	gen int64
 }
 
 type asmContext struct{ ci gopacket.CaptureInfo }
@@ -128,11 +145,22 @@ func NewTracker(cfg Config, sessions *Sessions) *Tracker {
 		cfg.FinishedTimeout = 10 * time.Minute
 	}
 	if cfg.MaxFlows <= 0 {
-		cfg.MaxFlows = 1 << 20
+		cfg.MaxFlows = 200000
+	}
+	if cfg.MaxSessions <= 0 {
+		cfg.MaxSessions = 500000
+	}
+	if cfg.MaxBufferedPagesPerConn <= 0 {
+		cfg.MaxBufferedPagesPerConn = 64
+	}
+	if cfg.MaxBufferedPages <= 0 {
+		cfg.MaxBufferedPages = 32768
 	}
 	t := &Tracker{cfg: cfg, sessions: sessions, dec: newDecoder(), flows: map[flowKey]*flowEntry{}}
 	t.pool = reassembly.NewStreamPool(t)
 	t.asm = reassembly.NewAssembler(t.pool)
+	t.asm.MaxBufferedPagesPerConnection = cfg.MaxBufferedPagesPerConn
+	t.asm.MaxBufferedPagesTotal = cfg.MaxBufferedPages
 	return t
 }
 
@@ -213,11 +241,12 @@ func (t *Tracker) tcp(ci gopacket.CaptureInfo, v6 bool) {
 		t.nextID++
 		t.count.TCPFlows++
 		e = &flowEntry{
-			src: netip.AddrPortFrom(src, sp), dst: netip.AddrPortFrom(dst, dp),
+			src: netip.AddrPortFrom(src, sp), dst: netip.AddrPortFrom(dst, dp), gen: t.gen,
 			netFlow: gopacket.NewFlow(gopacket.EndpointType(1<<40+t.gen), src.AsSlice(), dst.AsSlice()),
 		}
 		e.conn = newTLSConn(t, e, t.nextID, ci.Timestamp)
 		t.flows[key] = e
+		t.order = append(t.order, orderEntry{key, t.gen})
 	}
 	e.last = ci.Timestamp
 	if tcp.FIN || tcp.RST {
@@ -255,8 +284,9 @@ func (t *Tracker) connDone(c *tlsConn, out *Conn) {
 func (t *Tracker) tick() {
 	t.lastTick = t.now
 	t.ticks++
+	t.compactOrder()
 	if t.ticks%10 == 0 {
-		for _, s := range t.sessions.Expire(t.now, t.cfg.SessionTimeout) {
+		for _, s := range t.sessions.Expire(t.now, t.cfg.SessionTimeout, t.cfg.MaxSessions) {
 			if t.cfg.EmitSession != nil {
 				t.cfg.EmitSession(s)
 			}
@@ -274,23 +304,37 @@ func (t *Tracker) tick() {
 	}
 }
 
-// evictOldest drops the flow seen least recently.
+// evictOldest drops the oldest flow still tracked.
 func (t *Tracker) evictOldest() {
-	var oldest flowKey
-	var oe *flowEntry
-	for k, e := range t.flows {
-		if oe == nil || e.last.Before(oe.last) {
-			oldest, oe = k, e
+	for len(t.order) > 0 {
+		o := t.order[0]
+		t.order = t.order[1:]
+		e := t.flows[o.key]
+		if e == nil || e.gen != o.gen {
+			continue
 		}
-	}
-	if oe == nil {
+		if e.conn != nil {
+			e.conn.finish()
+		}
+		delete(t.flows, o.key)
+		t.count.FlowsEvicted++
 		return
 	}
-	if oe.conn != nil {
-		oe.conn.finish()
+}
+
+// compactOrder drops stale entries from the eviction order so that it
+// stays proportional to the flows tracked.
+func (t *Tracker) compactOrder() {
+	if len(t.order) < 2*len(t.flows)+1024 {
+		return
 	}
-	delete(t.flows, oldest)
-	t.count.FlowsEvicted++
+	live := make([]orderEntry, 0, len(t.flows)+1024)
+	for _, o := range t.order {
+		if e := t.flows[o.key]; e != nil && e.gen == o.gen {
+			live = append(live, o)
+		}
+	}
+	t.order = live
 }
 
 // Tick advances the clock without a packet: in live capture, flows and
@@ -314,4 +358,5 @@ func (t *Tracker) Close() {
 		}
 	}
 	t.flows = map[flowKey]*flowEntry{}
+	t.order = nil
 }

@@ -101,7 +101,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	src, err := capture.OpenFiles(o.files, stdin)
 	if err != nil {
-		fmt.Fprintf(stderr, "tlsresume: %v\n", trimPrefix(err))
+		printErr(stderr, err)
 		return exitFailure
 	}
 	defer src.Close()
@@ -127,7 +127,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitFailure
 	}
 	if readErr != nil {
-		fmt.Fprintf(stderr, "tlsresume: %v\n", trimPrefix(readErr))
+		printErr(stderr, readErr)
 		return exitFailure
 	}
 	return exitOK
@@ -150,6 +150,15 @@ func readAll(ctx context.Context, src capture.Source, tr *flows.Tracker, prog *p
 			return err
 		}
 		tr.Packet(p.Data, p.CI, p.LinkType)
+	}
+}
+
+// printErr prints an error, and its hint when it has one, on stderr.
+func printErr(stderr io.Writer, err error) {
+	fmt.Fprintf(stderr, "tlsresume: %v\n", trimPrefix(err))
+	var ce *capture.Error
+	if errors.As(err, &ce) && ce.Hint != "" {
+		fmt.Fprintf(stderr, "tlsresume: hint: %s\n", ce.Hint)
 	}
 }
 
