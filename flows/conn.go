@@ -58,6 +58,7 @@ type tlsConn struct {
 	history   []byte
 	notes     []string
 	alert     string
+	helloSeen bool // a hello message was seen, parsed or not
 	done      bool
 }
 
@@ -108,6 +109,11 @@ func dirIndex(d reassembly.TCPFlowDirection) int {
 // plausible record header on.
 func (c *tlsConn) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, ac reassembly.AssemblerContext) bool {
 	if c.done {
+		return false
+	}
+	if nextSeq == -1 && !tcp.SYN && len(tcp.Payload) == 0 {
+		// A stray ACK or RST must not anchor a direction that has not
+		// started: only a SYN or data does.
 		return false
 	}
 	if !*start && nextSeq == -1 && !tcp.SYN {
@@ -332,6 +338,10 @@ func (c *tlsConn) letter(d int, l byte) {
 	c.history = append(c.history, l)
 }
 
+// helloRetryRequestDraft is the HelloRetryRequest message type of TLS 1.3
+// drafts before 22.
+const helloRetryRequestDraft tlsparse.HandshakeType = 6
+
 // historyLetters maps handshake messages to history letters (lower case;
 // upper case when the client sent them).
 var historyLetters = map[tlsparse.HandshakeType]byte{
@@ -411,7 +421,13 @@ func (c *tlsConn) message(d int, m tlsparse.Message) {
 		c.letter(d, 'u')
 	}
 	switch m.Type {
+	case helloRetryRequestDraft:
+		// draft-ietf-tls-tls13-21 and earlier: HelloRetryRequest was a
+		// message of its own.
+		c.hrr = true
+		c.history[len(c.history)-1] = 'r'
 	case tlsparse.TypeClientHello:
+		c.helloSeen = true
 		ch, err := tlsparse.ParseClientHello(m.Body)
 		if err != nil {
 			c.t.count.MalformedHello++
@@ -420,6 +436,7 @@ func (c *tlsConn) message(d int, m tlsparse.Message) {
 		}
 		c.clientHello(d, ch)
 	case tlsparse.TypeServerHello:
+		c.helloSeen = true
 		sh, err := tlsparse.ParseServerHello(m.Body)
 		if err != nil {
 			c.t.count.MalformedHello++
@@ -537,7 +554,7 @@ func (c *tlsConn) finish() {
 		return
 	}
 	c.done = true
-	if c.ch == nil && c.sh == nil {
+	if c.ch == nil && c.sh == nil && !c.helloSeen {
 		if c.halves[0].found || c.halves[1].found {
 			c.t.count.NoHello++
 		} else if c.halves[0].sawData || c.halves[1].sawData {

@@ -91,6 +91,9 @@ type flowEntry struct {
 	dst     netip.AddrPort
 	last    time.Time
 	closing bool // FIN or RST seen
+	id      int
+	hasSYN  bool   // the client's SYN was seen
+	synSeq  uint32 // its sequence number
 }
 
 func (e *flowEntry) addrs() (Endpoint, Endpoint) {
@@ -218,18 +221,26 @@ func (t *Tracker) tcp(ci gopacket.CaptureInfo, v6 bool) {
 		key = flowKey{a: key.b, b: key.a, pa: dp, pb: sp}
 	}
 	e := t.flows[key]
-	if e != nil && e.state == flowFinished {
-		// A SYN after the flow ended is a new connection on the same
-		// 4-tuple (port reuse).
-		if !(tcp.SYN && !tcp.ACK && e.closing) {
-			e.last = ci.Timestamp
-			if tcp.FIN || tcp.RST {
-				e.closing = true
-			}
-			t.count.PacketsSkipped++
-			return
+	id := 0 // the id of a restarted connection
+	if e != nil && tcp.SYN && !tcp.ACK && e.closing {
+		// A SYN after FIN or RST starts a new connection on the same
+		// 4-tuple (port reuse). With the ISN of the flow's first SYN it is
+		// the same connection tried again: it keeps its id, as in tshark.
+		if e.hasSYN && e.synSeq == tcp.Seq {
+			id = e.id
+		}
+		if e.conn != nil {
+			e.conn.finish()
 		}
 		e = nil
+	}
+	if e != nil && e.state == flowFinished {
+		e.last = ci.Timestamp
+		if tcp.FIN || tcp.RST {
+			e.closing = true
+		}
+		t.count.PacketsSkipped++
+		return
 	}
 	if e == nil {
 		// Every TCP 4-tuple gets a number, pure ACKs included, so that
@@ -238,13 +249,19 @@ func (t *Tracker) tcp(ci gopacket.CaptureInfo, v6 bool) {
 			t.evictOldest()
 		}
 		t.gen++
-		t.nextID++
-		t.count.TCPFlows++
+		if id == 0 {
+			t.nextID++
+			t.count.TCPFlows++
+			id = t.nextID
+		}
 		e = &flowEntry{
-			src: netip.AddrPortFrom(src, sp), dst: netip.AddrPortFrom(dst, dp), gen: t.gen,
+			src: netip.AddrPortFrom(src, sp), dst: netip.AddrPortFrom(dst, dp), gen: t.gen, id: id,
 			netFlow: gopacket.NewFlow(gopacket.EndpointType(1<<40+t.gen), src.AsSlice(), dst.AsSlice()),
 		}
-		e.conn = newTLSConn(t, e, t.nextID, ci.Timestamp)
+		if tcp.SYN && !tcp.ACK {
+			e.hasSYN, e.synSeq = true, tcp.Seq
+		}
+		e.conn = newTLSConn(t, e, id, ci.Timestamp)
 		t.flows[key] = e
 		t.order = append(t.order, orderEntry{key, t.gen})
 	}

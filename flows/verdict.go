@@ -141,7 +141,9 @@ func (c *tlsConn) observation() *Conn {
 				c.note("selected_identity_out_of_range")
 			}
 			out.Handshake, out.Resumption = Resumed, ptr(ByPSK)
-		case c.ch != nil:
+		default:
+			// Without a pre_shared_key the server made a full handshake,
+			// whether or not the ClientHello was captured.
 			out.Handshake = Full
 		}
 		out.Notes = c.notes

@@ -52,6 +52,15 @@ func (sh *ServerHello) Negotiated() Version {
 	return sh.Version
 }
 
+// preCompatDraft reports whether v is a TLS 1.3 draft before 22, whose
+// ServerHello had no legacy_session_id_echo or compression method
+// (draft-ietf-tls-tls13-22 added them back for middlebox compatibility).
+// Some of those servers wrote 0x0304 in the version field; RFC 8446
+// servers always write 0x0303 there.
+func preCompatDraft(v Version) bool {
+	return v>>8 == 0x7f && uint8(v) < 22
+}
+
 // ParseServerHello parses a ServerHello body (without the handshake
 // header).
 func ParseServerHello(body []byte) (*ServerHello, error) {
@@ -63,8 +72,18 @@ func ParseServerHello(body []byte) (*ServerHello, error) {
 	var comp uint8
 	// RFC 8446, Section 4.1.3: legacy_version, random, legacy_session_id_echo,
 	// cipher_suite, legacy_compression_method, extensions.
-	if !s.ReadUint16(&v) || !s.ReadBytes(&random, 32) || !s.ReadUint8LengthPrefixed(&sid) ||
-		!s.ReadUint16(&suite) || !s.ReadUint8(&comp) {
+	if !s.ReadUint16(&v) || !s.ReadBytes(&random, 32) {
+		return nil, fmt.Errorf("tlsparse: server hello: %w", ErrMalformed)
+	}
+	if Version(v) == VersionTLS13 || preCompatDraft(Version(v)) {
+		// draft-ietf-tls-tls13-21, Section 4.1.3 and earlier drafts: no
+		// session ID echo and no compression method; the version field
+		// is the negotiated draft version.
+		if !s.ReadUint16(&suite) {
+			return nil, fmt.Errorf("tlsparse: server hello: %w", ErrMalformed)
+		}
+		sh.SupportedVersion = Version(v)
+	} else if !s.ReadUint8LengthPrefixed(&sid) || !s.ReadUint16(&suite) || !s.ReadUint8(&comp) {
 		return nil, fmt.Errorf("tlsparse: server hello: %w", ErrMalformed)
 	}
 	if len(sid) > 32 {
