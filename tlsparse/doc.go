@@ -29,10 +29,14 @@
 // [io.ErrUnexpectedEOF] when they need more bytes, and a descriptive error
 // (wrapping [ErrMalformed] or [ErrTooLarge]) when the bytes cannot be TLS.
 //
-// Buffers: [Framer] and [Assembler] copy what they are given into buffers
-// they own; the slices they return alias those buffers and are valid until
-// the next Write. Parsed messages keep slices into the message body they
-// were parsed from; callers copy what they keep (session IDs, tickets, SNI).
+// Buffers: [Framer] and [Assembler] borrow the slice given to Write and
+// read whole records and messages straight out of it; only a remainder
+// that waits for more bytes is copied into a buffer they own, at the
+// latest when Next returns io.ErrUnexpectedEOF. The caller keeps the slice
+// unchanged until then. The slices they return alias the input or their
+// buffers and are valid until the next Write or Next. Parsed messages keep
+// slices into the message body they were parsed from; callers copy what
+// they keep (session IDs, tickets, SNI).
 // Every length read off the wire is bounded before anything is buffered.
 //
 // The package imports only the standard library and

@@ -42,15 +42,16 @@ type Assembler struct {
 	// Max bounds a kept message's body; zero means DefaultMaxMessage.
 	Max int
 
-	buf  []byte
-	off  int
+	w    window
 	skip int   // body bytes of a skipped message still to come
 	err  error // sticky: once set, Write drops bytes and Next returns it
 }
 
-// Write appends handshake bytes. Bytes that belong to the body of a
-// skipped message are dropped at once, and so is everything after Next
-// returned an error other than io.ErrUnexpectedEOF, until Reset.
+// Write adds handshake bytes. Bytes that belong to the body of a skipped
+// message are dropped at once, and so is everything after Next returned an
+// error other than io.ErrUnexpectedEOF, until Reset. As with Framer.Write,
+// p is borrowed until Next returns io.ErrUnexpectedEOF or Write is called
+// again.
 func (a *Assembler) Write(p []byte) {
 	if a.err != nil {
 		return
@@ -60,42 +61,40 @@ func (a *Assembler) Write(p []byte) {
 		a.skip -= n
 		p = p[n:]
 	}
-	if len(p) == 0 {
-		return
-	}
-	if a.off > 0 && a.off == len(a.buf) {
-		a.buf, a.off = a.buf[:0], 0
-	} else if a.off > 0 && a.off >= cap(a.buf)/2 {
-		n := copy(a.buf, a.buf[a.off:])
-		a.buf, a.off = a.buf[:n], 0
-	}
-	a.buf = append(a.buf, p...)
+	a.w.write(p)
 }
 
 // Buffered returns how many bytes wait for the rest of a message.
-func (a *Assembler) Buffered() int { return len(a.buf) - a.off }
+func (a *Assembler) Buffered() int { return a.w.len() }
 
 // Reset drops every buffered byte, any pending skip and a sticky error.
-func (a *Assembler) Reset() { a.buf, a.off, a.skip, a.err = a.buf[:0], 0, 0, nil }
+func (a *Assembler) Reset() { a.w.reset(); a.skip, a.err = 0, nil }
 
 // Next returns the next message, io.ErrUnexpectedEOF if more bytes are
 // needed, or an error wrapping ErrTooLarge for a kept message announced
 // over the bound. A skipped message is returned as soon as its header is
 // complete. An error other than io.ErrUnexpectedEOF is sticky.
 func (a *Assembler) Next() (Message, error) {
+	m, err := a.next()
+	if err == io.ErrUnexpectedEOF {
+		a.w.own()
+	}
+	return m, err
+}
+
+func (a *Assembler) next() (Message, error) {
 	if a.err != nil {
 		return Message{}, a.err
 	}
-	b := a.buf[a.off:]
+	b := a.w.bytes()
 	if len(b) < HandshakeHeaderLen {
 		return Message{}, io.ErrUnexpectedEOF
 	}
 	t := HandshakeType(b[0])
 	n := int(b[1])<<16 | int(b[2])<<8 | int(b[3])
 	if !Kept(t) {
-		a.off += HandshakeHeaderLen
 		avail := min(n, len(b)-HandshakeHeaderLen)
-		a.off += avail
+		a.w.advance(HandshakeHeaderLen + avail)
 		a.skip = n - avail
 		return Message{Type: t, Length: n}, nil
 	}
@@ -110,6 +109,6 @@ func (a *Assembler) Next() (Message, error) {
 	if len(b) < HandshakeHeaderLen+n {
 		return Message{}, io.ErrUnexpectedEOF
 	}
-	a.off += HandshakeHeaderLen + n
+	a.w.advance(HandshakeHeaderLen + n)
 	return Message{Type: t, Length: n, Body: b[HandshakeHeaderLen : HandshakeHeaderLen+n]}, nil
 }

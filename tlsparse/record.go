@@ -62,33 +62,34 @@ func LooksLikeSSLv2Hello(b []byte) bool {
 // Bytes given to Write are copied; the Record returned by Next aliases the
 // Framer's buffer until the next call to Write or Next.
 type Framer struct {
-	buf  []byte
-	off  int
+	w    window
 	seen bool // a record has been returned; SSLv2 is only allowed first
 }
 
-// Write appends stream bytes.
-func (f *Framer) Write(p []byte) {
-	if f.off > 0 && f.off == len(f.buf) {
-		f.buf, f.off = f.buf[:0], 0
-	} else if f.off > 0 && f.off >= cap(f.buf)/2 {
-		n := copy(f.buf, f.buf[f.off:])
-		f.buf, f.off = f.buf[:n], 0
-	}
-	f.buf = append(f.buf, p...)
-}
+// Write adds stream bytes. p is borrowed, not copied, until Next returns
+// io.ErrUnexpectedEOF or Write is called again: p must not change before
+// then. Whatever is still needed is copied by then.
+func (f *Framer) Write(p []byte) { f.w.write(p) }
 
 // Buffered returns how many bytes are waiting for the rest of a record.
-func (f *Framer) Buffered() int { return len(f.buf) - f.off }
+func (f *Framer) Buffered() int { return f.w.len() }
 
 // Reset drops buffered bytes, for example after a gap in the stream.
-func (f *Framer) Reset() { f.buf, f.off = f.buf[:0], 0 }
+func (f *Framer) Reset() { f.w.reset() }
 
 // Next returns the next complete record, io.ErrUnexpectedEOF if more bytes
 // are needed, or an error wrapping ErrMalformed or ErrTooLarge if the
 // buffered bytes do not start with a record.
 func (f *Framer) Next() (Record, error) {
-	b := f.buf[f.off:]
+	r, err := f.next()
+	if err == io.ErrUnexpectedEOF {
+		f.w.own()
+	}
+	return r, err
+}
+
+func (f *Framer) next() (Record, error) {
+	b := f.w.bytes()
 	if len(b) == 0 {
 		return Record{}, io.ErrUnexpectedEOF
 	}
@@ -105,7 +106,7 @@ func (f *Framer) Next() (Record, error) {
 		if len(b) < 2+n {
 			return Record{}, io.ErrUnexpectedEOF
 		}
-		f.off += 2 + n
+		f.w.advance(2 + n)
 		f.seen = true
 		return Record{Type: RecordHandshake, Version: VersionSSL20, Fragment: b[2 : 2+n], SSLv2: true}, nil
 	}
@@ -127,7 +128,7 @@ func (f *Framer) Next() (Record, error) {
 	if len(b) < RecordHeaderLen+n {
 		return Record{}, io.ErrUnexpectedEOF
 	}
-	f.off += RecordHeaderLen + n
+	f.w.advance(RecordHeaderLen + n)
 	f.seen = true
 	return Record{Type: t, Version: v, Fragment: b[RecordHeaderLen : RecordHeaderLen+n]}, nil
 }
