@@ -76,6 +76,13 @@ func flightsFromPcap(tb testing.TB, path string, maxFlights int) []connFlights {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return flightsFromBytes(tb, b, maxFlights)
+}
+
+// flightsFromBytes is flightsFromPcap on the file's bytes (pcap or pcapng).
+func flightsFromBytes(tb testing.TB, b []byte, maxFlights int) []connFlights {
+	tb.Helper()
+	var err error
 	var r interface {
 		ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
 	}

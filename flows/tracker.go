@@ -186,6 +186,9 @@ func (t *Tracker) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 	if ci.Timestamp.After(t.now) {
 		t.now = ci.Timestamp
 	}
+	if t.skipFinished(lt, data, ci) {
+		return
+	}
 	res, v6 := t.dec.decode(lt, data)
 	switch res {
 	case decodedTCP:
@@ -216,10 +219,7 @@ func (t *Tracker) tcp(ci gopacket.CaptureInfo, v6 bool) {
 		dst, _ = netip.AddrFromSlice(t.dec.ip4.DstIP.To4())
 	}
 	sp, dp := uint16(tcp.SrcPort), uint16(tcp.DstPort)
-	key := flowKey{a: src.As16(), b: dst.As16(), pa: sp, pb: dp}
-	if string(key.a[:]) > string(key.b[:]) || (key.a == key.b && sp > dp) {
-		key = flowKey{a: key.b, b: key.a, pa: dp, pb: sp}
-	}
+	key := makeKey(src.As16(), dst.As16(), sp, dp)
 	e := t.flows[key]
 	id := 0 // the id of a restarted connection
 	if e != nil && tcp.SYN && !tcp.ACK && e.closing {
@@ -278,6 +278,90 @@ func (t *Tracker) tcp(ci gopacket.CaptureInfo, v6 bool) {
 	t.ctx.ci = ci
 	t.asm.AssembleWithContext(nf, tcp, &t.ctx)
 	t.cur = nil
+}
+
+// makeKey orders the two endpoints so that both directions have one key.
+func makeKey(a, b [16]byte, pa, pb uint16) flowKey {
+	if string(a[:]) > string(b[:]) || (a == b && pa > pb) {
+		return flowKey{a: b, b: a, pa: pb, pb: pa}
+	}
+	return flowKey{a: a, b: b, pa: pa, pb: pb}
+}
+
+// skipFinished is the fast path for the packets of connections whose
+// handshake has been read: it finds the flow from the fixed header offsets
+// of plain Ethernet (or raw IP), IPv4 or IPv6 and TCP, without the layer
+// decoders, and drops the packet when its flow is finished. Anything else
+// (other encapsulations, IP options that move the TCP header are fine,
+// fragments, IPv6 extension headers, SYNs that may start a new connection)
+// goes the full way.
+func (t *Tracker) skipFinished(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo) bool {
+	if len(t.flows) == 0 {
+		return false
+	}
+	off := 0
+	switch lt {
+	case layers.LinkTypeEthernet:
+		if len(data) < 14 {
+			return false
+		}
+		et := uint16(data[12])<<8 | uint16(data[13])
+		off = 14
+		if et == 0x8100 && len(data) >= 18 { // one 802.1Q tag
+			et, off = uint16(data[16])<<8|uint16(data[17]), 18
+		}
+		if et != 0x0800 && et != 0x86dd {
+			return false
+		}
+	case layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6:
+	default:
+		return false
+	}
+	ip := data[off:]
+	var a, b [16]byte
+	var tcp []byte
+	switch {
+	case len(ip) >= 20 && ip[0]>>4 == 4:
+		ihl := int(ip[0]&0x0f) * 4
+		// RFC 791: protocol 6, not a fragment.
+		if ip[9] != 6 || ihl < 20 || len(ip) < ihl+20 || (ip[6]&0x3f) != 0 || ip[7] != 0 {
+			return false
+		}
+		a[10], a[11], b[10], b[11] = 0xff, 0xff, 0xff, 0xff
+		copy(a[12:], ip[12:16])
+		copy(b[12:], ip[16:20])
+		tcp = ip[ihl:]
+	case len(ip) >= 60 && ip[0]>>4 == 6:
+		// RFC 8200: next header TCP directly, no extension headers.
+		if ip[6] != 6 {
+			return false
+		}
+		copy(a[:], ip[8:24])
+		copy(b[:], ip[24:40])
+		tcp = ip[40:]
+	default:
+		return false
+	}
+	flags := tcp[13]
+	const fin, syn, rst, ack = 0x01, 0x02, 0x04, 0x10
+	if flags&syn != 0 {
+		return false
+	}
+	key := makeKey(a, b, uint16(tcp[0])<<8|uint16(tcp[1]), uint16(tcp[2])<<8|uint16(tcp[3]))
+	e := t.flows[key]
+	if e == nil || e.state != flowFinished {
+		return false
+	}
+	t.count.TCPPackets++
+	t.count.PacketsSkipped++
+	e.last = ci.Timestamp
+	if flags&(fin|rst) != 0 {
+		e.closing = true
+	}
+	if t.now.Sub(t.lastTick) >= time.Second {
+		t.tick()
+	}
+	return true
 }
 
 // connDone is called once per connection when its handshake is read (c
