@@ -59,7 +59,8 @@
 //
 // TCP flow control and congestion (a large response goes out back to back), delayed ACKs,
 // TCP timestamps, Nagle, RST. Options.Damage spoils the written capture (loss, reordering,
-// duplicate segments, one-byte segments, snaplen, a start in the middle); the stacks never see
+// duplicate segments, retransmissions with other bytes, overlapping retransmissions, one-byte
+// segments, snaplen, a start in the middle); the stacks never see
 // it, so the truth stays what really happened.
 //
 // # Memory

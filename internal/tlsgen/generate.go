@@ -207,7 +207,53 @@ func (g *gen) emit(f *flowSpec, p *pipe) error {
 				return err
 			}
 			g.out.push(s.at, b, len(s.payload) > 0)
+			if len(s.payload) > 0 {
+				if err := g.resend(f, side, i); err != nil {
+					return err
+				}
+			}
 		}
+	}
+	return nil
+}
+
+// resend queues the retransmissions of Damage.RetransmitAltered and Damage.Overlap for
+// segment i of one side. They are drawn from the damage generator only when asked for, so
+// that other captures stay the same for a seed.
+func (g *gen) resend(f *flowSpec, side []segment, i int) error {
+	d, o := &g.opt.Damage, g.out
+	s := side[i]
+	if d.RetransmitAltered > 0 && o.rng.Float64() < d.RetransmitAltered {
+		alt := s
+		alt.payload = make([]byte, len(s.payload))
+		for j, c := range s.payload {
+			alt.payload[j] = c ^ byte(1+o.rng.IntN(255))
+		}
+		b, err := g.ser.tcp(f, &alt)
+		if err != nil {
+			return err
+		}
+		o.add(s.at.Add(retransmitDelay), b)
+	}
+	if d.Overlap > 0 && o.rng.Float64() < d.Overlap {
+		// The closest earlier segment of the side that carries data, if it ends where s starts.
+		j := i - 1
+		for j >= 0 && len(side[j].payload) == 0 && !side[j].syn && !side[j].fin {
+			j--
+		}
+		if j < 0 || len(side[j].payload) == 0 || side[j].seq+uint32(len(side[j].payload)) != s.seq {
+			return nil
+		}
+		prev := side[j].payload
+		k := min(len(prev), 1+o.rng.IntN(64))
+		ov := s
+		ov.seq -= uint32(k)
+		ov.payload = append(append(make([]byte, 0, k+len(s.payload)), prev[len(prev)-k:]...), s.payload...)
+		b, err := g.ser.tcp(f, &ov)
+		if err != nil {
+			return err
+		}
+		o.add(s.at.Add(retransmitDelay), b)
 	}
 	return nil
 }

@@ -36,8 +36,15 @@ type Damage struct {
 	Reorder float64
 	// Retransmit is the probability that a TCP segment with data appears a second time,
 	// with the same bytes, 200ms later (a spurious retransmission).
-	// TODO: retransmissions whose bytes differ from the first copy.
 	Retransmit float64
+	// RetransmitAltered is the probability that a TCP segment with data appears a second
+	// time, 200ms later, with different bytes: every payload byte XORed with a random
+	// non-zero byte. The first copy is what the stacks exchanged.
+	RetransmitAltered float64
+	// Overlap is the probability that a TCP segment with data is retransmitted 200ms later
+	// together with the last bytes (1 to 64) of the segment before it from the same side:
+	// an overlapping retransmission with the same bytes, as from a stack that repacketizes.
+	Overlap float64
 	// OneByte sends every TCP payload one byte per segment.
 	OneByte bool
 	// Snaplen cuts every captured packet to this many bytes (0: no cut).
@@ -48,8 +55,7 @@ type Damage struct {
 	// Conn.ID and Conn.Flow always number the connections of the undamaged capture; a
 	// connection whose packets are all lost or skipped keeps its number.
 	//
-	// TODO: retransmissions with different bytes, overlapping segments, truncated file,
-	// garbage between packets, handshakes that fail with an alert.
+	// TODO: truncated file, garbage between packets, handshakes that fail with an alert.
 }
 
 const (
