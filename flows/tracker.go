@@ -122,6 +122,11 @@ type Tracker struct {
 	ticks    int
 }
 
+// tickInterval is how often (capture time) reassembly skips over lost
+// segments and idle flows and sessions end. Each tick walks every flow,
+// so it is not done per packet.
+const tickInterval = 5 * time.Second
+
 // orderEntry names a flow in the eviction order; gen tells a stale entry
 // (the flow was since removed or replaced) from a live one.
 type orderEntry struct {
@@ -203,7 +208,7 @@ func (t *Tracker) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 	case decodedUnsupported:
 		t.count.UnsupportedLink++
 	}
-	if t.now.Sub(t.lastTick) >= time.Second {
+	if t.now.Sub(t.lastTick) >= tickInterval {
 		t.tick()
 	}
 }
@@ -358,7 +363,7 @@ func (t *Tracker) skipFinished(lt layers.LinkType, data []byte, ci gopacket.Capt
 	if flags&(fin|rst) != 0 {
 		e.closing = true
 	}
-	if t.now.Sub(t.lastTick) >= time.Second {
+	if t.now.Sub(t.lastTick) >= tickInterval {
 		t.tick()
 	}
 	return true
@@ -380,13 +385,14 @@ func (t *Tracker) connDone(c *tlsConn, out *Conn) {
 	}
 }
 
-// tick runs once per second of capture time: it skips over segments lost
-// for longer than GapTimeout and ends flows idle for IdleTimeout.
+// tick runs every tickInterval of capture time: it skips over segments
+// lost for longer than GapTimeout, ends flows idle for IdleTimeout, and
+// every other time ends idle sessions.
 func (t *Tracker) tick() {
 	t.lastTick = t.now
 	t.ticks++
 	t.compactOrder()
-	if t.ticks%10 == 0 {
+	if t.ticks%2 == 0 {
 		for _, s := range t.sessions.Expire(t.now, t.cfg.SessionTimeout, t.cfg.MaxSessions) {
 			if t.cfg.EmitSession != nil {
 				t.cfg.EmitSession(s)
@@ -444,7 +450,7 @@ func (t *Tracker) Tick(now time.Time) {
 	if now.After(t.now) {
 		t.now = now
 	}
-	if t.now.Sub(t.lastTick) >= time.Second {
+	if t.now.Sub(t.lastTick) >= tickInterval {
 		t.tick()
 	}
 }
