@@ -410,7 +410,10 @@ func (s *Sessions) Expire(now time.Time, idle time.Duration, max int) []*Session
 	var out []*Session
 	keep := s.all[:0]
 	over := len(s.all) - max
-	evict := map[*Session]bool{}
+	var evict map[*Session]bool
+	if over > 0 {
+		evict = map[*Session]bool{}
+	}
 	for i, x := range s.all {
 		root := s.find(x)
 		if i < over && !evict[root] {

@@ -111,6 +111,7 @@ type Tracker struct {
 	pool     *reassembly.StreamPool
 	asm      *reassembly.Assembler
 	flows    map[flowKey]*flowEntry
+	active   map[*flowEntry]struct{} // flows whose handshake is being read
 	order    []orderEntry // flows in order of creation, for eviction; stale entries are skipped
 	count    Counters
 	nextID   int
@@ -126,6 +127,10 @@ type Tracker struct {
 // segments and idle flows and sessions end. Each tick walks every flow,
 // so it is not done per packet.
 const tickInterval = 5 * time.Second
+
+// slowTicks: every slowTicks ticks, finished flows and idle sessions are
+// swept (they are many, and their timeouts are long).
+const slowTicks = 12
 
 // orderEntry names a flow in the eviction order; gen tells a stale entry
 // (the flow was since removed or replaced) from a live one.
@@ -164,7 +169,7 @@ func NewTracker(cfg Config, sessions *Sessions) *Tracker {
 	if cfg.MaxBufferedPages <= 0 {
 		cfg.MaxBufferedPages = 32768
 	}
-	t := &Tracker{cfg: cfg, sessions: sessions, dec: newDecoder(), flows: map[flowKey]*flowEntry{}}
+	t := &Tracker{cfg: cfg, sessions: sessions, dec: newDecoder(), flows: map[flowKey]*flowEntry{}, active: map[*flowEntry]struct{}{}}
 	t.pool = reassembly.NewStreamPool(t)
 	t.asm = reassembly.NewAssembler(t.pool)
 	t.asm.MaxBufferedPagesPerConnection = cfg.MaxBufferedPagesPerConn
@@ -268,6 +273,7 @@ func (t *Tracker) tcp(ci gopacket.CaptureInfo, v6 bool) {
 		}
 		e.conn = newTLSConn(t, e, id, ci.Timestamp)
 		t.flows[key] = e
+		t.active[e] = struct{}{}
 		t.order = append(t.order, orderEntry{key, t.gen})
 	}
 	e.last = ci.Timestamp
@@ -375,6 +381,7 @@ func (t *Tracker) connDone(c *tlsConn, out *Conn) {
 	e := c.flow
 	e.state = flowFinished
 	e.conn = nil
+	delete(t.active, e)
 	if out == nil {
 		return
 	}
@@ -386,27 +393,31 @@ func (t *Tracker) connDone(c *tlsConn, out *Conn) {
 }
 
 // tick runs every tickInterval of capture time: it skips over segments
-// lost for longer than GapTimeout, ends flows idle for IdleTimeout, and
-// every other time ends idle sessions.
+// lost for longer than GapTimeout and ends flows idle for IdleTimeout;
+// every slowTicks ticks it also forgets finished flows and ends idle
+// sessions.
 func (t *Tracker) tick() {
 	t.lastTick = t.now
 	t.ticks++
-	t.compactOrder()
-	if t.ticks%2 == 0 {
-		for _, s := range t.sessions.Expire(t.now, t.cfg.SessionTimeout, t.cfg.MaxSessions) {
-			if t.cfg.EmitSession != nil {
-				t.cfg.EmitSession(s)
-			}
+	t.asm.FlushWithOptions(reassembly.FlushOptions{T: t.now.Add(-t.cfg.GapTimeout), TC: t.now.Add(-t.cfg.IdleTimeout)})
+	for e := range t.active {
+		if t.now.Sub(e.last) > t.cfg.IdleTimeout {
+			e.conn.finish()
 		}
 	}
-	t.asm.FlushWithOptions(reassembly.FlushOptions{T: t.now.Add(-t.cfg.GapTimeout), TC: t.now.Add(-t.cfg.IdleTimeout)})
+	if t.ticks%slowTicks != 0 {
+		return
+	}
+	// Once a minute: forget finished flows, end idle sessions.
 	for k, e := range t.flows {
-		idle := t.now.Sub(e.last)
-		switch {
-		case e.state == flowActive && idle > t.cfg.IdleTimeout:
-			e.conn.finish()
-		case e.state == flowFinished && idle > t.cfg.FinishedTimeout:
+		if e.state == flowFinished && t.now.Sub(e.last) > t.cfg.FinishedTimeout {
 			delete(t.flows, k)
+		}
+	}
+	t.compactOrder()
+	for _, s := range t.sessions.Expire(t.now, t.cfg.SessionTimeout, t.cfg.MaxSessions) {
+		if t.cfg.EmitSession != nil {
+			t.cfg.EmitSession(s)
 		}
 	}
 }
