@@ -112,7 +112,7 @@ type Tracker struct {
 	asm      *reassembly.Assembler
 	flows    map[flowKey]*flowEntry
 	active   map[*flowEntry]struct{} // flows whose handshake is being read
-	order    []orderEntry // flows in order of creation, for eviction; stale entries are skipped
+	order    []orderEntry            // flows in order of creation, for eviction; stale entries are skipped
 	count    Counters
 	nextID   int
 	gen      int64

@@ -22,9 +22,16 @@ func runBytes(t testing.TB, data []byte, args ...string) (string, string, int) {
 	return out.String(), errb.String(), code
 }
 
+// longRun says TLSRESUME_LONG=1: the damage and truncation tests then try
+// every seed and offset they know, for minutes instead of seconds.
+func longRun() bool { return os.Getenv("TLSRESUME_LONG") == "1" }
+
 // damageSeeds is how many seeds each damaged scenario is generated with:
-// 1, or TLSRESUME_DAMAGE_SEEDS for a longer run.
+// 1, 5 with TLSRESUME_LONG=1, or TLSRESUME_DAMAGE_SEEDS.
 func damageSeeds(t *testing.T) int {
+	if longRun() && os.Getenv("TLSRESUME_DAMAGE_SEEDS") == "" {
+		return 5
+	}
 	if s := os.Getenv("TLSRESUME_DAMAGE_SEEDS"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
