@@ -38,7 +38,7 @@ type half struct {
 // tlsConn is the state of one TCP connection while its handshake is read.
 // It implements reassembly.Stream.
 type tlsConn struct {
-	t     *Tracker
+	t     *worker
 	flow  *flowEntry
 	id    int
 	first time.Time
@@ -93,7 +93,7 @@ func Digest(b []byte) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-func newTLSConn(t *Tracker, e *flowEntry, id int, ts time.Time) *tlsConn {
+func newTLSConn(t *worker, e *flowEntry, id int, ts time.Time) *tlsConn {
 	return &tlsConn{t: t, flow: e, id: id, first: ts, client: -1, server: -1}
 }
 

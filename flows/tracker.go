@@ -2,135 +2,79 @@ package flows
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/reassembly"
 )
 
-// Counters say what happened to the input: every packet, flow and
-// connection that gave nothing has a counter saying why. The names are
-// part of the output contract.
-type Counters struct {
-	Packets           uint64 `json:"packets"`
-	Bytes             uint64 `json:"bytes"`
-	TCPPackets        uint64 `json:"tcp_packets"`
-	UDPPackets        uint64 `json:"udp_packets"`
-	OtherPackets      uint64 `json:"other_packets"`
-	DecodeErrors      uint64 `json:"decode_errors"`
-	UnsupportedLink   uint64 `json:"unsupported_link_type"`
-	Truncated         uint64 `json:"snaplen_truncated"`
-	TCPFlows          uint64 `json:"tcp_flows"`
-	PacketsSkipped    uint64 `json:"packets_after_handshake"`
-	NotTLS            uint64 `json:"flows_not_tls"`
-	NoHello           uint64 `json:"flows_without_hello"`
-	PlaintextPreamble uint64 `json:"plaintext_preamble"`
-	StreamGap         uint64 `json:"stream_gap"`
-	MalformedRecord   uint64 `json:"record_malformed"`
-	Oversized         uint64 `json:"record_or_message_oversized"`
-	MalformedHello    uint64 `json:"hello_malformed"`
-	MalformedTicket   uint64 `json:"ticket_malformed"`
-	FlowsEvicted      uint64 `json:"flows_evicted"`
-}
+// tickInterval is how often (capture time) reassembly skips over lost
+// segments and idle flows end. Each tick walks the flows being read, so it
+// is not done per packet.
+const tickInterval = 5 * time.Second
 
-// Config sets a Tracker's behaviour. Zero values take the defaults.
-type Config struct {
-	// Emit receives each connection's verdict when it is known.
-	Emit func(*Conn)
-	// EmitSession receives each session that ended by SessionTimeout
-	// before the end of the input.
-	EmitSession func(*Session)
-	// SessionTimeout ends a session unused for this long, or for its
-	// ticket lifetime hint when that is longer. Default 1h.
-	SessionTimeout time.Duration
-	// GapTimeout is how long (capture time) reassembly waits for a
-	// missing segment before skipping it. Default 2s.
-	GapTimeout time.Duration
-	// IdleTimeout ends a flow whose handshake is still being read when it
-	// has had no packets for this long. Default 60s.
-	IdleTimeout time.Duration
-	// FinishedTimeout forgets a flow whose handshake was read (or that is
-	// not TLS) after this long without packets; until then its packets
-	// are dropped before reassembly and it keeps its id. Default 10m.
-	FinishedTimeout time.Duration
-	// MaxFlows bounds tracked flows; the oldest are evicted first.
-	// Default 200000.
-	MaxFlows int
-	// MaxSessions bounds the sessions kept; the oldest end first.
-	// Default 500000.
-	MaxSessions int
-	// MaxBufferedPages bounds the out-of-order segments reassembly keeps
-	// (pages of about 1900 bytes) per connection and in total. Past the
-	// bound the oldest are delivered as if a gap had been skipped.
-	// Default 64 per connection, 32768 in total.
-	MaxBufferedPagesPerConn, MaxBufferedPages int
-}
+// slowTicks: every slowTicks ticks, finished flows are forgotten and idle
+// sessions end (they are many, and their timeouts are long).
+const slowTicks = 12
 
-// flowKey is a TCP connection's 4-tuple, ordered so that both directions
-// map to the same key.
-type flowKey struct {
-	a, b   [16]byte
-	pa, pb uint16
-}
+// syncEvery is how many packets the front reads between two hand-offs to
+// the workers, at most: a hand-off also tells every worker how far the
+// input has got, so that verdicts are printed in order without waiting
+// long.
+const syncEvery = 2048
 
-type flowState uint8
-
-const (
-	flowActive   flowState = iota // reading the handshake
-	flowFinished                  // verdict known or not TLS: packets are dropped
-)
-
-// flowEntry is the flow map's entry for one TCP connection.
-type flowEntry struct {
-	state   flowState
-	conn    *tlsConn
-	netFlow gopacket.Flow // unique per entry, so a reused 4-tuple is a new reassembly connection
-	gen     int64
-	src     netip.AddrPort
-	dst     netip.AddrPort
-	last    time.Time
-	closing bool // FIN or RST seen
-	id      int
-	hasSYN  bool   // the client's SYN was seen
-	synSeq  uint32 // its sequence number
-}
-
-func (e *flowEntry) addrs() (Endpoint, Endpoint) {
-	return Endpoint{e.src.Addr(), e.src.Port()}, Endpoint{e.dst.Addr(), e.dst.Port()}
-}
-
-// Tracker follows TCP connections and reads their TLS handshakes. A flow
-// map in front of the assembler drops the packets of every connection
-// whose handshake is over (or that is not TLS) before reassembly.
-// A Tracker is not safe for concurrent use.
+// Tracker follows TCP connections and reads their TLS handshakes.
+//
+// It is a pipeline. The front (the Tracker itself, driven by the caller's
+// goroutine) decodes each packet's headers, gives every TCP 4-tuple its
+// id, and drops the packets of connections whose handshake is over (or
+// that are not TLS) before anything else is done with them. The other
+// packets are copied, in batches, to the workers, each of which owns a
+// shard of the flows with its own decoder, reassembler and handshake
+// readers. A merger puts the verdicts back into capture order (the packet
+// at which each was decided), joins them into sessions and emits them, so
+// the output does not depend on the number of workers.
+//
+// Packet, Tick, Sync and Close must be called from one goroutine.
 type Tracker struct {
 	cfg      Config
 	sessions *Sessions
 	dec      *decoder
-	pool     *reassembly.StreamPool
-	asm      *reassembly.Assembler
-	flows    map[flowKey]*flowEntry
-	active   map[*flowEntry]struct{} // flows whose handshake is being read
-	order    []orderEntry            // flows in order of creation, for eviction; stale entries are skipped
+	flows    map[flowKey]*frontEntry
+	order    []orderEntry // flows in order of creation, for eviction; stale entries are skipped
 	count    Counters
 	nextID   int
 	gen      int64
-	cur      *flowEntry
-	ctx      asmContext
+	seq      uint64 // packets and ticks so far: the capture order
 	now      time.Time
 	lastTick time.Time
 	ticks    int
+
+	workers  []*worker
+	pending  []*batch
+	free     chan *batch
+	since    int              // packets since the last hand-off
+	finished chan *frontEntry // flows the workers finished
+	results  chan result
+	merged   chan struct{}
+	closed   bool
 }
 
-// tickInterval is how often (capture time) reassembly skips over lost
-// segments and idle flows and sessions end. Each tick walks every flow,
-// so it is not done per packet.
-const tickInterval = 5 * time.Second
-
-// slowTicks: every slowTicks ticks, finished flows and idle sessions are
-// swept (they are many, and their timeouts are long).
-const slowTicks = 12
+// frontEntry is the front's record of one TCP connection. Only the front
+// goroutine reads or writes its fields; workers use its address as a name.
+type frontEntry struct {
+	id       int
+	gen      int64
+	worker   int
+	src, dst netip.AddrPort // as the first packet had them
+	last     time.Time
+	finished bool // a worker finished it: drop its packets here
+	closing  bool // FIN or RST seen
+	hasSYN   bool // the client's SYN was seen
+	synSeq   uint32
+	sent     bool // its first packet went to the worker
+}
 
 // orderEntry names a flow in the eviction order; gen tells a stale entry
 // (the flow was since removed or replaced) from a live one.
@@ -139,55 +83,43 @@ type orderEntry struct {
 	gen int64
 }
 
-type asmContext struct{ ci gopacket.CaptureInfo }
-
-func (c *asmContext) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
-
-// NewTracker returns a Tracker that joins verdicts into sessions.
+// NewTracker returns a Tracker that joins verdicts into sessions. Its
+// workers run until Close.
 func NewTracker(cfg Config, sessions *Sessions) *Tracker {
-	if cfg.GapTimeout <= 0 {
-		cfg.GapTimeout = 2 * time.Second
+	cfg.defaults()
+	t := &Tracker{
+		cfg: cfg, sessions: sessions, dec: newDecoder(), flows: map[flowKey]*frontEntry{},
+		free: make(chan *batch, 4*cfg.Workers+4), finished: make(chan *frontEntry, 1<<14),
+		results: make(chan result, 4*cfg.Workers), merged: make(chan struct{}),
 	}
-	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = 60 * time.Second
+	for i := range cfg.Workers {
+		w := newWorker(i, t)
+		t.workers = append(t.workers, w)
+		t.pending = append(t.pending, t.getBatch())
+		go w.run()
 	}
-	if cfg.SessionTimeout <= 0 {
-		cfg.SessionTimeout = time.Hour
-	}
-	if cfg.FinishedTimeout <= 0 {
-		cfg.FinishedTimeout = 10 * time.Minute
-	}
-	if cfg.MaxFlows <= 0 {
-		cfg.MaxFlows = 200000
-	}
-	if cfg.MaxSessions <= 0 {
-		cfg.MaxSessions = 500000
-	}
-	if cfg.MaxBufferedPagesPerConn <= 0 {
-		cfg.MaxBufferedPagesPerConn = 64
-	}
-	if cfg.MaxBufferedPages <= 0 {
-		cfg.MaxBufferedPages = 32768
-	}
-	t := &Tracker{cfg: cfg, sessions: sessions, dec: newDecoder(), flows: map[flowKey]*flowEntry{}, active: map[*flowEntry]struct{}{}}
-	t.pool = reassembly.NewStreamPool(t)
-	t.asm = reassembly.NewAssembler(t.pool)
-	t.asm.MaxBufferedPagesPerConnection = cfg.MaxBufferedPagesPerConn
-	t.asm.MaxBufferedPagesTotal = cfg.MaxBufferedPages
+	m := &merger{cfg: &t.cfg, sessions: sessions, results: t.results, n: cfg.Workers, marks: make([]uint64, cfg.Workers)}
+	go func() {
+		m.run()
+		close(t.merged)
+	}()
 	return t
 }
 
-// New implements reassembly.StreamFactory: the stream is the connection the
-// flow map made for the packet being assembled.
-func (t *Tracker) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
-	return t.cur.conn
+// Counters returns the counters. They are complete after Close.
+func (t *Tracker) Counters() Counters {
+	c := t.count
+	if t.closed {
+		for _, w := range t.workers {
+			c.add(w.count)
+		}
+	}
+	return c
 }
-
-// Counters returns the counters so far.
-func (t *Tracker) Counters() Counters { return t.count }
 
 // Packet takes one captured packet. data is not kept after the call.
 func (t *Tracker) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType) {
+	t.seq++
 	t.count.Packets++
 	t.count.Bytes += uint64(ci.CaptureLength)
 	if ci.CaptureLength < ci.Length {
@@ -196,30 +128,115 @@ func (t *Tracker) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 	if ci.Timestamp.After(t.now) {
 		t.now = ci.Timestamp
 	}
-	if t.skipFinished(lt, data, ci) {
-		return
+	t.noteFinished()
+	h, ok := fastHeader(lt, data)
+	if !ok {
+		h, ok = t.slowHeader(lt, data)
 	}
-	res, v6 := t.dec.decode(lt, data)
-	switch res {
-	case decodedTCP:
+	if ok {
 		t.count.TCPPackets++
-		t.tcp(ci, v6)
-	case decodedUDP:
-		t.count.UDPPackets++
-	case decodedOther:
-		t.count.OtherPackets++
-	case decodedError:
-		t.count.DecodeErrors++
-	case decodedUnsupported:
-		t.count.UnsupportedLink++
+		t.tcp(data, ci, lt, &h)
+	}
+	t.since++
+	if t.since >= syncEvery {
+		t.sync()
 	}
 	if t.now.Sub(t.lastTick) >= tickInterval {
 		t.tick()
 	}
 }
 
-func (t *Tracker) tcp(ci gopacket.CaptureInfo, v6 bool) {
-	tcp := &t.dec.tcp
+// tcpHeader is what the front needs of a TCP segment.
+type tcpHeader struct {
+	src, dst [16]byte
+	sp, dp   uint16
+	flags    uint8
+	seq      uint32
+}
+
+const (
+	tcpFIN = 0x01
+	tcpSYN = 0x02
+	tcpRST = 0x04
+	tcpACK = 0x10
+)
+
+// fastHeader reads a TCP segment's addresses, ports, flags and sequence
+// number from the fixed header offsets of plain Ethernet (one 802.1Q tag
+// at most) or raw IP, IPv4 without fragmentation or IPv6 without extension
+// headers. Anything else goes to the layer decoders.
+func fastHeader(lt layers.LinkType, data []byte) (h tcpHeader, ok bool) {
+	off := 0
+	switch lt {
+	case layers.LinkTypeEthernet:
+		if len(data) < 14 {
+			return h, false
+		}
+		et := uint16(data[12])<<8 | uint16(data[13])
+		off = 14
+		if et == 0x8100 && len(data) >= 18 {
+			et, off = uint16(data[16])<<8|uint16(data[17]), 18
+		}
+		if et != 0x0800 && et != 0x86dd {
+			return h, false
+		}
+	case layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6:
+	default:
+		return h, false
+	}
+	ip := data[off:]
+	var tcp []byte
+	switch {
+	case len(ip) >= 20 && ip[0]>>4 == 4:
+		ihl := int(ip[0]&0x0f) * 4
+		// RFC 791: protocol 6, not a fragment.
+		if ip[9] != 6 || ihl < 20 || len(ip) < ihl+20 || (ip[6]&0x3f) != 0 || ip[7] != 0 {
+			return h, false
+		}
+		h.src[10], h.src[11], h.dst[10], h.dst[11] = 0xff, 0xff, 0xff, 0xff
+		copy(h.src[12:], ip[12:16])
+		copy(h.dst[12:], ip[16:20])
+		tcp = ip[ihl:]
+	case len(ip) >= 60 && ip[0]>>4 == 6:
+		// RFC 8200: next header TCP directly, no extension headers.
+		if ip[6] != 6 {
+			return h, false
+		}
+		copy(h.src[:], ip[8:24])
+		copy(h.dst[:], ip[24:40])
+		tcp = ip[40:]
+	default:
+		return h, false
+	}
+	// RFC 9293, Section 3.1: the data offset must cover the fixed header.
+	if int(tcp[12]>>4)*4 < 20 {
+		return h, false
+	}
+	h.sp, h.dp = uint16(tcp[0])<<8|uint16(tcp[1]), uint16(tcp[2])<<8|uint16(tcp[3])
+	h.seq = uint32(tcp[4])<<24 | uint32(tcp[5])<<16 | uint32(tcp[6])<<8 | uint32(tcp[7])
+	h.flags = tcp[13]
+	return h, true
+}
+
+// slowHeader decodes the packet with the layer decoders, counting what is
+// not TCP.
+func (t *Tracker) slowHeader(lt layers.LinkType, data []byte) (h tcpHeader, ok bool) {
+	res, v6 := t.dec.decode(lt, data)
+	switch res {
+	case decodedTCP:
+	case decodedUDP:
+		t.count.UDPPackets++
+		return h, false
+	case decodedOther:
+		t.count.OtherPackets++
+		return h, false
+	case decodedError:
+		t.count.DecodeErrors++
+		return h, false
+	default:
+		t.count.UnsupportedLink++
+		return h, false
+	}
 	var src, dst netip.Addr
 	if v6 {
 		src, _ = netip.AddrFromSlice(t.dec.ip6.SrcIP)
@@ -228,25 +245,40 @@ func (t *Tracker) tcp(ci gopacket.CaptureInfo, v6 bool) {
 		src, _ = netip.AddrFromSlice(t.dec.ip4.SrcIP.To4())
 		dst, _ = netip.AddrFromSlice(t.dec.ip4.DstIP.To4())
 	}
-	sp, dp := uint16(tcp.SrcPort), uint16(tcp.DstPort)
-	key := makeKey(src.As16(), dst.As16(), sp, dp)
+	tcp := &t.dec.tcp
+	h.src, h.dst = src.As16(), dst.As16()
+	h.sp, h.dp, h.seq = uint16(tcp.SrcPort), uint16(tcp.DstPort), tcp.Seq
+	for _, f := range []struct {
+		on bool
+		b  uint8
+	}{{tcp.FIN, tcpFIN}, {tcp.SYN, tcpSYN}, {tcp.RST, tcpRST}, {tcp.ACK, tcpACK}} {
+		if f.on {
+			h.flags |= f.b
+		}
+	}
+	return h, true
+}
+
+// tcp gives the segment its flow, drops it when the flow is finished, and
+// hands it to the flow's worker otherwise.
+func (t *Tracker) tcp(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, h *tcpHeader) {
+	key := makeKey(h.src, h.dst, h.sp, h.dp)
 	e := t.flows[key]
+	syn := h.flags&tcpSYN != 0 && h.flags&tcpACK == 0
 	id := 0 // the id of a restarted connection
-	if e != nil && tcp.SYN && !tcp.ACK && e.closing {
+	if e != nil && syn && e.closing {
 		// A SYN after FIN or RST starts a new connection on the same
 		// 4-tuple (port reuse). With the ISN of the flow's first SYN it is
 		// the same connection tried again: it keeps its id, as in tshark.
-		if e.hasSYN && e.synSeq == tcp.Seq {
+		if e.hasSYN && e.synSeq == h.seq {
 			id = e.id
 		}
-		if e.conn != nil {
-			e.conn.finish()
-		}
+		t.end(e)
 		e = nil
 	}
-	if e != nil && e.state == flowFinished {
+	if e != nil && e.finished {
 		e.last = ci.Timestamp
-		if tcp.FIN || tcp.RST {
+		if h.flags&(tcpFIN|tcpRST) != 0 {
 			e.closing = true
 		}
 		t.count.PacketsSkipped++
@@ -264,160 +296,41 @@ func (t *Tracker) tcp(ci gopacket.CaptureInfo, v6 bool) {
 			t.count.TCPFlows++
 			id = t.nextID
 		}
-		e = &flowEntry{
-			src: netip.AddrPortFrom(src, sp), dst: netip.AddrPortFrom(dst, dp), gen: t.gen, id: id,
-			netFlow: gopacket.NewFlow(gopacket.EndpointType(1<<40+t.gen), src.AsSlice(), dst.AsSlice()),
+		e = &frontEntry{id: id, gen: t.gen, worker: key.shard(len(t.workers)),
+			src: netip.AddrPortFrom(netip.AddrFrom16(h.src).Unmap(), h.sp),
+			dst: netip.AddrPortFrom(netip.AddrFrom16(h.dst).Unmap(), h.dp)}
+		if syn {
+			e.hasSYN, e.synSeq = true, h.seq
 		}
-		if tcp.SYN && !tcp.ACK {
-			e.hasSYN, e.synSeq = true, tcp.Seq
-		}
-		e.conn = newTLSConn(t, e, id, ci.Timestamp)
 		t.flows[key] = e
-		t.active[e] = struct{}{}
 		t.order = append(t.order, orderEntry{key, t.gen})
 	}
 	e.last = ci.Timestamp
-	if tcp.FIN || tcp.RST {
+	if h.flags&(tcpFIN|tcpRST) != 0 {
 		e.closing = true
 	}
-	// The network flow of this packet, with the entry's unique type.
-	nf := e.netFlow
-	if netip.AddrPortFrom(src, sp) != e.src {
-		nf = nf.Reverse()
-	}
-	t.cur = e
-	t.ctx.ci = ci
-	t.asm.AssembleWithContext(nf, tcp, &t.ctx)
-	t.cur = nil
+	first := !e.sent
+	e.sent = true
+	t.dispatch(e.worker, item{kind: itemPacket, seq: t.seq, ci: ci, lt: lt, fe: e, first: first}, data)
 }
 
-// makeKey orders the two endpoints so that both directions have one key.
-func makeKey(a, b [16]byte, pa, pb uint16) flowKey {
-	if string(a[:]) > string(b[:]) || (a == b && pa > pb) {
-		return flowKey{a: b, b: a, pa: pb, pb: pa}
+// end tells the worker of e that its flow is over (evicted or replaced).
+func (t *Tracker) end(e *frontEntry) {
+	if e.sent && !e.finished {
+		t.dispatch(e.worker, item{kind: itemEnd, seq: t.seq, fe: e}, nil)
 	}
-	return flowKey{a: a, b: b, pa: pa, pb: pb}
+	e.finished = true
 }
 
-// skipFinished is the fast path for the packets of connections whose
-// handshake has been read: it finds the flow from the fixed header offsets
-// of plain Ethernet (or raw IP), IPv4 or IPv6 and TCP, without the layer
-// decoders, and drops the packet when its flow is finished. Anything else
-// (other encapsulations, IP options that move the TCP header are fine,
-// fragments, IPv6 extension headers, SYNs that may start a new connection)
-// goes the full way.
-func (t *Tracker) skipFinished(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo) bool {
-	if len(t.flows) == 0 {
-		return false
-	}
-	off := 0
-	switch lt {
-	case layers.LinkTypeEthernet:
-		if len(data) < 14 {
-			return false
-		}
-		et := uint16(data[12])<<8 | uint16(data[13])
-		off = 14
-		if et == 0x8100 && len(data) >= 18 { // one 802.1Q tag
-			et, off = uint16(data[16])<<8|uint16(data[17]), 18
-		}
-		if et != 0x0800 && et != 0x86dd {
-			return false
-		}
-	case layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6:
-	default:
-		return false
-	}
-	ip := data[off:]
-	var a, b [16]byte
-	var tcp []byte
-	switch {
-	case len(ip) >= 20 && ip[0]>>4 == 4:
-		ihl := int(ip[0]&0x0f) * 4
-		// RFC 791: protocol 6, not a fragment.
-		if ip[9] != 6 || ihl < 20 || len(ip) < ihl+20 || (ip[6]&0x3f) != 0 || ip[7] != 0 {
-			return false
-		}
-		a[10], a[11], b[10], b[11] = 0xff, 0xff, 0xff, 0xff
-		copy(a[12:], ip[12:16])
-		copy(b[12:], ip[16:20])
-		tcp = ip[ihl:]
-	case len(ip) >= 60 && ip[0]>>4 == 6:
-		// RFC 8200: next header TCP directly, no extension headers.
-		if ip[6] != 6 {
-			return false
-		}
-		copy(a[:], ip[8:24])
-		copy(b[:], ip[24:40])
-		tcp = ip[40:]
-	default:
-		return false
-	}
-	flags := tcp[13]
-	const fin, syn, rst, ack = 0x01, 0x02, 0x04, 0x10
-	if flags&syn != 0 {
-		return false
-	}
-	key := makeKey(a, b, uint16(tcp[0])<<8|uint16(tcp[1]), uint16(tcp[2])<<8|uint16(tcp[3]))
-	e := t.flows[key]
-	if e == nil || e.state != flowFinished {
-		return false
-	}
-	t.count.TCPPackets++
-	t.count.PacketsSkipped++
-	e.last = ci.Timestamp
-	if flags&(fin|rst) != 0 {
-		e.closing = true
-	}
-	if t.now.Sub(t.lastTick) >= tickInterval {
-		t.tick()
-	}
-	return true
-}
-
-// connDone is called once per connection when its handshake is read (c
-// non-nil) or it turned out not to be TLS.
-func (t *Tracker) connDone(c *tlsConn, out *Conn) {
-	e := c.flow
-	e.state = flowFinished
-	e.conn = nil
-	delete(t.active, e)
-	if out == nil {
-		return
-	}
-	out.obs.doneTS = t.now
-	t.sessions.Join(out)
-	if t.cfg.Emit != nil {
-		t.cfg.Emit(out)
-	}
-}
-
-// tick runs every tickInterval of capture time: it skips over segments
-// lost for longer than GapTimeout and ends flows idle for IdleTimeout;
-// every slowTicks ticks it also forgets finished flows and ends idle
-// sessions.
-func (t *Tracker) tick() {
-	t.lastTick = t.now
-	t.ticks++
-	t.asm.FlushWithOptions(reassembly.FlushOptions{T: t.now.Add(-t.cfg.GapTimeout), TC: t.now.Add(-t.cfg.IdleTimeout)})
-	for e := range t.active {
-		if t.now.Sub(e.last) > t.cfg.IdleTimeout {
-			e.conn.finish()
-		}
-	}
-	if t.ticks%slowTicks != 0 {
-		return
-	}
-	// Once a minute: forget finished flows, end idle sessions.
-	for k, e := range t.flows {
-		if e.state == flowFinished && t.now.Sub(e.last) > t.cfg.FinishedTimeout {
-			delete(t.flows, k)
-		}
-	}
-	t.compactOrder()
-	for _, s := range t.sessions.Expire(t.now, t.cfg.SessionTimeout, t.cfg.MaxSessions) {
-		if t.cfg.EmitSession != nil {
-			t.cfg.EmitSession(s)
+// noteFinished marks the flows the workers finished, so that the front
+// drops their packets from now on. It does not wait.
+func (t *Tracker) noteFinished() {
+	for {
+		select {
+		case e := <-t.finished:
+			e.finished = true
+		default:
+			return
 		}
 	}
 }
@@ -431,9 +344,7 @@ func (t *Tracker) evictOldest() {
 		if e == nil || e.gen != o.gen {
 			continue
 		}
-		if e.conn != nil {
-			e.conn.finish()
-		}
+		t.end(e)
 		delete(t.flows, o.key)
 		t.count.FlowsEvicted++
 		return
@@ -455,6 +366,31 @@ func (t *Tracker) compactOrder() {
 	t.order = live
 }
 
+// tick runs every tickInterval of capture time: every worker skips over
+// segments lost for longer than GapTimeout and ends the flows idle for
+// IdleTimeout; every slowTicks ticks the front forgets flows idle for
+// longer than IdleTimeout and FinishedTimeout together, and idle sessions
+// end.
+func (t *Tracker) tick() {
+	t.lastTick = t.now
+	t.ticks++
+	t.seq++
+	slow := t.ticks%slowTicks == 0
+	for i := range t.workers {
+		t.dispatch(i, item{kind: itemTick, seq: t.seq, now: t.now, slow: slow}, nil)
+	}
+	if slow {
+		for k, e := range t.flows {
+			if t.now.Sub(e.last) > t.cfg.IdleTimeout+t.cfg.FinishedTimeout {
+				t.end(e)
+				delete(t.flows, k)
+			}
+		}
+		t.compactOrder()
+	}
+	t.sync()
+}
+
 // Tick advances the clock without a packet: in live capture, flows and
 // sessions expire by the wall clock even when no packet arrives.
 func (t *Tracker) Tick(now time.Time) {
@@ -466,15 +402,117 @@ func (t *Tracker) Tick(now time.Time) {
 	}
 }
 
-// Close ends the input: every buffered segment is flushed and every
-// connection still open gets its verdict.
+// Sync hands every buffered packet to the workers now, so that their
+// verdicts come out without waiting for more input (live capture).
+func (t *Tracker) Sync() { t.sync() }
+
+// Close ends the input: every buffered segment is flushed, every
+// connection still open gets its verdict, and every verdict is emitted
+// before Close returns.
 func (t *Tracker) Close() {
-	t.asm.FlushAll()
-	for _, e := range t.flows {
-		if e.conn != nil {
-			e.conn.finish()
-		}
+	if t.closed {
+		return
 	}
-	t.flows = map[flowKey]*flowEntry{}
+	t.seq++
+	for i := range t.workers {
+		t.dispatch(i, item{kind: itemClose, seq: t.seq, now: t.now}, nil)
+	}
+	t.sync()
+	for _, w := range t.workers {
+		close(w.in)
+	}
+	<-t.merged
+	t.closed = true
+	t.flows = nil
 	t.order = nil
+}
+
+// dispatch appends an item (and a copy of its packet) to worker i's batch.
+func (t *Tracker) dispatch(i int, it item, data []byte) {
+	b := t.pending[i]
+	if data != nil {
+		it.off = len(b.data)
+		b.data = append(b.data, data...)
+		it.n = len(data)
+	}
+	b.items = append(b.items, it)
+	if len(b.items) >= batchItems || len(b.data) >= batchBytes {
+		t.sync()
+	}
+}
+
+// sync hands every worker its batch, with how far the input has got.
+func (t *Tracker) sync() {
+	t.since = 0
+	for i, w := range t.workers {
+		b := t.pending[i]
+		b.mark = t.seq
+		w.in <- b
+		t.pending[i] = t.getBatch()
+	}
+}
+
+func (t *Tracker) getBatch() *batch {
+	select {
+	case b := <-t.free:
+		b.items, b.data = b.items[:0], b.data[:0]
+		return b
+	default:
+		return &batch{items: make([]item, 0, batchItems), data: make([]byte, 0, batchBytes+64<<10)}
+	}
+}
+
+// Batches: how many items and bytes a hand-off carries at most.
+const (
+	batchItems = 512
+	batchBytes = 512 << 10
+)
+
+// batch is a hand-off from the front to a worker.
+type batch struct {
+	items []item
+	data  []byte // the packets' bytes, back to back
+	mark  uint64 // every item up to this seq has been handed out
+}
+
+type itemKind uint8
+
+const (
+	itemPacket itemKind = iota
+	itemTick
+	itemEnd   // the flow was evicted or replaced: finish it
+	itemClose // end of input
+)
+
+type item struct {
+	kind   itemKind
+	seq    uint64
+	ci     gopacket.CaptureInfo
+	lt     layers.LinkType
+	off, n int
+	fe     *frontEntry
+	first  bool
+	now    time.Time
+	slow   bool
+}
+
+// sortEvents orders verdicts by the packet at which they were decided,
+// then by phase, then by connection id.
+func sortEvents(evs []event) {
+	slices.SortFunc(evs, func(a, b event) int {
+		switch {
+		case a.seq != b.seq:
+			return cmpU64(a.seq, b.seq)
+		case a.phase != b.phase:
+			return int(a.phase) - int(b.phase)
+		}
+		return a.id - b.id
+	})
+}
+
+func cmpU64(a, b uint64) int {
+	if a < b {
+		return -1
+	}
+	return 1
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -55,6 +56,7 @@ type options struct {
 	files          []string
 	format         string
 	sessionTimeout time.Duration
+	workers        int
 	version        bool
 	help           bool
 }
@@ -66,6 +68,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringArrayVarP(&o.files, "read", "r", nil, "read packets from `FILE` (repeatable, read in order; - for stdin)")
 	fs.StringVar(&o.format, "format", "ndjson", "output `FORMAT`: ndjson or text")
 	fs.DurationVar(&o.sessionTimeout, "session-timeout", time.Hour, "end a session unused for `DURATION` (or its ticket lifetime hint, when longer)")
+	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "reassemble and read handshakes in `N` goroutines (the output does not depend on N)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVarP(&o.help, "help", "h", false, "print this help and exit")
 	fs.SortFlags = false
@@ -90,6 +93,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "tlsresume: unknown format %q (want ndjson or text)\n", o.format)
 		return exitUsage
 	}
+	if o.workers < 1 || o.workers > 256 {
+		fmt.Fprintf(stderr, "tlsresume: --workers %d: want 1 to 256\n", o.workers)
+		return exitUsage
+	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "tlsresume: filters are not supported yet: %q\n", strings.Join(fs.Args(), " "))
 		return exitUsage
@@ -108,7 +115,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 	out := newOutput(stdout, o.format)
 	sessions := flows.NewSessions()
-	tr := flows.NewTracker(flows.Config{Emit: out.conn, EmitSession: out.session, SessionTimeout: o.sessionTimeout}, sessions)
+	tr := flows.NewTracker(flows.Config{Emit: out.conn, EmitSession: out.session, SessionTimeout: o.sessionTimeout, Workers: o.workers}, sessions)
 	prog := newProgress(stderr, src, out)
 	readErr := readAll(ctx, src, tr, prog)
 	prog.done()
