@@ -165,7 +165,7 @@ func FuzzTrackerSegments(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, conn, plan []byte) {
 		fl := decodeFlights(conn, fuzzMaxBytes)
-		ref, _ := track(t, inOrder(fl, 1460), flows.Config{})
+		ref, refCount := track(t, inOrder(fl, 1460), flows.Config{})
 		segs, lossy := applyPlan(fl, plan)
 		got, _ := track(t, segs, flows.Config{})
 		if len(got) > 1 || len(ref) > 1 {
@@ -183,6 +183,10 @@ func FuzzTrackerSegments(f *testing.F) {
 			return
 		}
 		if len(got) == 1 && got[0].Handshake == flows.Resumed {
+			if len(ref) == 0 && refCount.NotTLS > 0 && refCount.Oversized+refCount.MalformedRecord > 0 {
+				// The lossy copy lost the bytes that made the intact one unreadable.
+				knownBug(t, bugAbandonedUnreadable)
+			}
 			if len(ref) == 0 || ref[0].Handshake != flows.Resumed || *ref[0].Resumption != *got[0].Resumption {
 				t.Fatalf("a lossy copy says resumed by %s (history %q, notes %v); the intact stream says %s",
 					*got[0].Resumption, got[0].History, got[0].Notes, describe(ref))

@@ -36,10 +36,10 @@ type Session struct {
 // another, how many offers the other accepted and rejected: whether a farm
 // shares its session cache or ticket keys.
 type FarmPair struct {
-	Issuer   netip.Addr `json:"issuer"`
-	Acceptor netip.Addr `json:"acceptor"`
-	Accepted int        `json:"accepted"`
-	Rejected int        `json:"rejected"`
+	Issuer   Endpoint `json:"issuer"`
+	Acceptor Endpoint `json:"acceptor"`
+	Accepted int      `json:"accepted"`
+	Rejected int      `json:"rejected"`
 }
 
 // Sessions joins connections into sessions by their keys: `sid:<hex>` for
@@ -53,7 +53,7 @@ type FarmPair struct {
 type Sessions struct {
 	byKey   map[string]*Session
 	all     []*Session
-	farms   map[[2]netip.Addr]*FarmPair
+	farms   map[[2]Endpoint]*FarmPair
 	ended   int // sessions returned by Expire or All
 	evicted int // sessions ended early by the bound on sessions kept
 }
@@ -63,7 +63,7 @@ func (s *Sessions) Evicted() int { return s.evicted }
 
 // NewSessions returns an empty set of sessions.
 func NewSessions() *Sessions {
-	return &Sessions{byKey: map[string]*Session{}, farms: map[[2]netip.Addr]*FarmPair{}}
+	return &Sessions{byKey: map[string]*Session{}, farms: map[[2]Endpoint]*FarmPair{}}
 }
 
 // Farms returns the issuer/acceptor pairs seen, in a stable order.
@@ -73,10 +73,10 @@ func (s *Sessions) Farms() []FarmPair {
 		out = append(out, *f)
 	}
 	slices.SortFunc(out, func(a, b FarmPair) int {
-		if c := a.Issuer.Compare(b.Issuer); c != 0 {
+		if c := a.Issuer.compare(b.Issuer); c != 0 {
 			return c
 		}
-		return a.Acceptor.Compare(b.Acceptor)
+		return a.Acceptor.compare(b.Acceptor)
 	})
 	return out
 }
@@ -100,8 +100,8 @@ func (s *Sessions) offer(x *Session, c *Conn, accepted bool) {
 			c.Notes = append(c.Notes, "rejected_within_lifetime_hint")
 		}
 	}
-	if x.issuer.IP.IsValid() && x.issuer.IP != c.Server.IP {
-		k := [2]netip.Addr{x.issuer.IP, c.Server.IP}
+	if x.issuer.IP.IsValid() && x.issuer != c.Server {
+		k := [2]Endpoint{x.issuer, c.Server}
 		f := s.farms[k]
 		if f == nil {
 			f = &FarmPair{Issuer: k[0], Acceptor: k[1]}

@@ -12,6 +12,16 @@ type Endpoint struct {
 	Port uint16     `json:"port"`
 }
 
+func (e Endpoint) compare(o Endpoint) int {
+	if c := e.IP.Compare(o.IP); c != 0 {
+		return c
+	}
+	return int(e.Port) - int(o.Port)
+}
+
+// String is ip:port, with brackets for IPv6.
+func (e Endpoint) String() string { return netip.AddrPortFrom(e.IP, e.Port).String() }
+
 // Issued is a session ID or ticket a server handed out.
 type Issued struct {
 	Kind         string `json:"kind"`                      // "session_id" or "ticket"

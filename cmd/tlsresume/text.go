@@ -71,9 +71,9 @@ func writeText(w io.Writer, s *summary, conns []*flows.Conn, sessions []*flows.S
 			var line string
 			switch {
 			case f.Accepted == 0:
-				line = fmt.Sprintf("%s rejects every session from %s (%d offers): keys or cache not shared", f.Acceptor, f.Issuer, f.Rejected)
+				line = fmt.Sprintf("%s rejects all %d sessions from %s: cache/keys not shared", f.Acceptor, f.Rejected, f.Issuer)
 			case f.Rejected == 0:
-				line = fmt.Sprintf("%s accepts sessions from %s (%d of %d): shared", f.Acceptor, f.Issuer, f.Accepted, f.Accepted)
+				line = fmt.Sprintf("%s accepts all %d sessions from %s: shared", f.Acceptor, f.Accepted, f.Issuer)
 			default:
 				line = fmt.Sprintf("%s accepts %d, rejects %d sessions from %s", f.Acceptor, f.Accepted, f.Rejected, f.Issuer)
 			}
@@ -124,8 +124,13 @@ func writeTrees(b *strings.Builder, conns []*flows.Conn, sessions []*flows.Sessi
 				continue
 			}
 			what := c.Handshake
-			if c.Resumption != nil {
+			switch {
+			case c.Resumption != nil && *c.Resumption == flows.BySessionID:
+				what += " id"
+			case c.Resumption != nil:
 				what += " " + *c.Resumption
+			case c.Rejected:
+				what += " (rejct)"
 			}
 			prefix := "    ├─ "
 			if s.Origin != nil && id == *s.Origin {
