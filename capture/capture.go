@@ -19,7 +19,8 @@ type Packet struct {
 	Data []byte
 	// CI is the capture time (UTC) and lengths. CaptureLength < Length
 	// for a packet cut by the snap length. InterfaceIndex is the pcapng
-	// interface within its section, 0 for pcap. AncillaryData is nil.
+	// interface within its section, 0 for pcap, the system's interface
+	// index for a live capture. AncillaryData is nil.
 	CI gopacket.CaptureInfo
 	// LinkType is the link type of the interface the packet was captured
 	// on; SupportedLinkType(LinkType) is always true.
@@ -48,6 +49,17 @@ type Stats struct {
 	// UnsupportedLinkPackets counts pcapng packets skipped because their
 	// interface's link type is not supported.
 	UnsupportedLinkPackets uint64
+	// FilterRejected counts packets read but not delivered because the
+	// filter of a Filtered source rejected them; they are not in Packets.
+	FilterRejected uint64
+	// Live capture only, zero for files: the kernel's counters since the
+	// capture started. KernelPackets are the packets that passed the
+	// kernel filter, KernelDrops those of them dropped because the buffer
+	// was full (included in KernelPackets), KernelFreezes how often the
+	// ring was full (AF_PACKET only).
+	KernelPackets uint64
+	KernelDrops   uint64
+	KernelFreezes uint64
 }
 
 // errClosed is returned by Next after Close.

@@ -26,10 +26,21 @@
 // Regular files are closed again after the check and reopened in turn, so
 // any number of them can be given; pipes and the standard input stay open.
 //
+// [OpenLive] captures live: on Linux through an AF_PACKET socket with a
+// TPACKET_V3 ring and no cgo, or, in the libpcap build (go build -tags
+// libpcap), through libpcap on any system it runs on. The tcpdump filter
+// expression is compiled by package filter and attached to the socket.
+// [Interfaces] lists what to capture on (tcpdump -D), [DropPrivileges]
+// changes user once the socket is open (tcpdump -Z). [Filtered] applies the
+// same expressions to packets read from files (tcpdump -r FILE EXPR). A live
+// Source, unlike the others, may be closed from another goroutine, which
+// makes a blocked Next return io.EOF; its Stats may be read from any
+// goroutine and include the kernel's counters.
+//
 // What it does not do: decode anything above the capture record (that is
-// flows' job), reorder packets by time across files, resynchronise after a
-// damaged record, or capture live traffic (not yet). Packets shorter than
-// their original length (snaplen) are delivered as they are and counted.
+// flows' job), reorder packets by time across files, or resynchronise after
+// a damaged record. Packets shorter than their original length (snaplen)
+// are delivered as they are and counted.
 //
 // Timestamps are UTC. pcapgo converts pcapng timestamps in 2^-e second
 // units (if_tsresol with the high bit set) with a rounded factor; for

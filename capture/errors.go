@@ -22,6 +22,7 @@ var ErrUnsupportedLinkType = errors.New("unsupported link type")
 // input. Its message is one line: "capture: FILE: what went wrong".
 type Error struct {
 	// File is the name as given to OpenFiles; "-" is the standard input.
+	// For a live capture it is the interface.
 	File string
 	// Err says what went wrong. It wraps ErrTruncated, ErrNotCapture,
 	// ErrUnsupportedLinkType or the operating system's error where there is

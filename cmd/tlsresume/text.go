@@ -71,7 +71,7 @@ func writeText(w io.Writer, s *summary, conns []*flows.Conn, sessions []*flows.S
 			var line string
 			switch {
 			case f.Accepted == 0:
-				line = fmt.Sprintf("%s rejects all %d sessions from %s: cache/keys not shared", f.Acceptor, f.Rejected, f.Issuer)
+				line = fmt.Sprintf("%s rejects all %d sessions from %s: not shared", f.Acceptor, f.Rejected, f.Issuer)
 			case f.Rejected == 0:
 				line = fmt.Sprintf("%s accepts all %d sessions from %s: shared", f.Acceptor, f.Accepted, f.Issuer)
 			default:
