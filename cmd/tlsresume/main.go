@@ -24,6 +24,11 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal, the next one ends the process at once.
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -36,16 +41,20 @@ const (
 	exitUsage   = 2
 )
 
-const usageText = `usage: tlsresume -r FILE [-r FILE ...] [flags]
+const usageText = `usage: tlsresume -r FILE [-r FILE ...] [flags] [FILTER]
+       tlsresume -i IFACE [flags] [FILTER]
 
 Reads TLS handshakes from pcap or pcapng captures (gzip accepted, "-" for
-stdin) and prints, as NDJSON, one "conn" event per TLS connection (full or
-resumed, by which mechanism, what was offered, whether an offer was
-rejected), one "session" event per TLS session, and a final "summary".
+stdin) or a live interface, and prints, as NDJSON, one "conn" event per TLS
+connection (full or resumed, by which mechanism, what was offered, whether
+an offer was rejected), one "session" event per TLS session, and a final
+"summary". FILTER is a tcpdump filter expression ("tcp port 443").
 
 Examples:
   tlsresume -r capture.pcap | jq -c 'select(.type=="conn")'
   tlsresume -r a.pcapng -r b.pcap.gz --format text
+  tlsresume -r capture.pcap 'tcp port 443 or tcp port 8443'
+  sudo tlsresume -i eth0 'tcp port 443' | jq -c 'select(.type=="conn")'
   tcpdump -w - -U port 443 | tlsresume -r -
   tlsresume -r capture.pcap | jq -s 'map(select(.type=="conn" and .rejected))'
 
@@ -54,6 +63,14 @@ Flags:
 
 type options struct {
 	files          []string
+	iface          string
+	snaplen        int
+	noPromisc      bool
+	count          int64
+	duration       time.Duration
+	list           bool
+	user           string
+	filter         string
 	format         string
 	sessionTimeout time.Duration
 	workers        int
@@ -66,6 +83,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.SetOutput(io.Discard)
 	var o options
 	fs.StringArrayVarP(&o.files, "read", "r", nil, "read packets from `FILE` (repeatable, read in order; - for stdin)")
+	fs.StringVarP(&o.iface, "interface", "i", "", "capture live on `IFACE` (\"any\" for all; needs root or CAP_NET_RAW)")
+	fs.IntVarP(&o.snaplen, "snapshot-length", "s", 0, "live: keep `SNAPLEN` bytes of each packet (default 262144)")
+	fs.BoolVarP(&o.noPromisc, "no-promiscuous-mode", "p", false, "live: do not put the interface in promiscuous mode")
+	fs.Int64VarP(&o.count, "count", "c", 0, "stop after `N` packets")
+	fs.DurationVar(&o.duration, "duration", 0, "live: stop after `DURATION` (e.g. 30s, 10m)")
+	fs.BoolVarP(&o.list, "list-interfaces", "D", false, "list the interfaces -i can capture on and exit")
+	fs.StringVarP(&o.user, "relinquish-privileges", "Z", "", "live: drop privileges to `USER` once the capture is open")
 	fs.StringVar(&o.format, "format", "ndjson", "output `FORMAT`: ndjson or text")
 	fs.DurationVar(&o.sessionTimeout, "session-timeout", time.Hour, "end a session unused for `DURATION` (or its ticket lifetime hint, when longer)")
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "reassemble and read handshakes in `N` goroutines (the output does not depend on N)")
@@ -81,44 +105,48 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "tlsresume: hint: tlsresume --help shows the usage")
 		return exitUsage
 	}
-	if o.help {
+	switch {
+	case o.help:
 		usage(stdout)
 		return exitOK
-	}
-	if o.version {
+	case o.version:
 		fmt.Fprintf(stdout, "tlsresume %s\n", version())
 		return exitOK
+	case o.list:
+		return listInterfaces(stdout, stderr)
 	}
-	if o.format != "ndjson" && o.format != "text" {
-		fmt.Fprintf(stderr, "tlsresume: unknown format %q (want ndjson or text)\n", o.format)
-		return exitUsage
-	}
-	if o.workers < 1 || o.workers > 256 {
-		fmt.Fprintf(stderr, "tlsresume: --workers %d: want 1 to 256\n", o.workers)
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "tlsresume: filters are not supported yet: %q\n", strings.Join(fs.Args(), " "))
-		return exitUsage
-	}
-	if len(o.files) == 0 {
-		fmt.Fprintln(stderr, "tlsresume: no input: give -r FILE")
+	if msg := o.check(); msg != "" {
+		fmt.Fprintf(stderr, "tlsresume: %s\n", msg)
 		fmt.Fprintln(stderr, "tlsresume: hint: tlsresume --help shows the usage")
 		return exitUsage
 	}
-	src, err := capture.OpenFiles(o.files, stdin)
+	o.filter = strings.Join(fs.Args(), " ")
+	src, err := o.open(stdin)
 	if err != nil {
 		printErr(stderr, err)
 		return exitFailure
 	}
 	defer src.Close()
+	live := o.iface != ""
+	if live && o.user != "" {
+		if err := capture.DropPrivileges(o.user); err != nil {
+			printErr(stderr, err)
+			return exitFailure
+		}
+	}
 
 	out := newOutput(stdout, o.format)
+	out.flushEach = live
 	sessions := flows.NewSessions()
 	tr := flows.NewTracker(flows.Config{Emit: out.conn, EmitSession: out.session, SessionTimeout: o.sessionTimeout, Workers: o.workers}, sessions)
-	prog := newProgress(stderr, src, out)
-	readErr := readAll(ctx, src, tr, prog)
-	prog.done()
+	var readErr error
+	if live {
+		readErr = readLive(ctx, src, tr, &o)
+	} else {
+		prog := newProgress(stderr, src, out)
+		readErr = readAll(ctx, src, tr, prog, o.count)
+		prog.done()
+	}
 	tr.Close()
 	for _, s := range sessions.All() {
 		out.session(s)
@@ -127,6 +155,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if errors.Is(readErr, context.Canceled) {
 		sum.Interrupted = true
 		readErr = nil
+	}
+	if live {
+		st := src.Stats()
+		sum.KernelDrops = &st.KernelDrops
+		if st.KernelDrops > 0 {
+			fmt.Fprintf(stderr, "tlsresume: warning: the kernel dropped %d of %d packets: verdicts may be unknown or missing (a larger buffer or a narrower filter helps)\n",
+				st.KernelDrops, st.KernelPackets)
+		}
 	}
 	out.summary(sum)
 	if err := out.close(); err != nil {
@@ -140,9 +176,60 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return exitOK
 }
 
-// readAll feeds every packet of src to the tracker.
-func readAll(ctx context.Context, src capture.Source, tr *flows.Tracker, prog *progress) error {
-	for n := 0; ; n++ {
+// check returns what is wrong with the flags, or "".
+func (o *options) check() string {
+	switch {
+	case o.format != "ndjson" && o.format != "text":
+		return fmt.Sprintf("unknown format %q (want ndjson or text)", o.format)
+	case o.workers < 1 || o.workers > 256:
+		return fmt.Sprintf("--workers %d: want 1 to 256", o.workers)
+	case o.iface != "" && len(o.files) > 0:
+		return "give -r FILE or -i IFACE, not both"
+	case o.iface == "" && len(o.files) == 0:
+		return "no input: give -r FILE or -i IFACE"
+	case o.count < 0:
+		return fmt.Sprintf("-c %d: want a positive count", o.count)
+	case o.snaplen < 0:
+		return fmt.Sprintf("-s %d: want a positive snap length", o.snaplen)
+	case o.iface == "" && (o.duration != 0 || o.user != "" || o.noPromisc || o.snaplen != 0):
+		return "--duration, -Z, -p and -s apply to live capture (-i)"
+	}
+	return ""
+}
+
+// open opens the capture files or the interface, with the filter.
+func (o *options) open(stdin io.Reader) (capture.Source, error) {
+	if o.iface != "" {
+		return capture.OpenLive(capture.LiveConfig{Interface: o.iface, Snaplen: o.snaplen, NoPromisc: o.noPromisc, Filter: o.filter})
+	}
+	src, err := capture.OpenFiles(o.files, stdin)
+	if err != nil {
+		return nil, err
+	}
+	f, err := capture.Filtered(src, o.filter)
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// listInterfaces prints what -i takes, as tcpdump -D does.
+func listInterfaces(stdout, stderr io.Writer) int {
+	ifs, err := capture.Interfaces()
+	if err != nil {
+		printErr(stderr, err)
+		return exitFailure
+	}
+	for i, itf := range ifs {
+		fmt.Fprintf(stdout, "%d.%s\n", i+1, itf)
+	}
+	return exitOK
+}
+
+// readAll feeds every packet of src to the tracker, or the first count.
+func readAll(ctx context.Context, src capture.Source, tr *flows.Tracker, prog *progress, count int64) error {
+	for n := int64(0); count == 0 || n < count; n++ {
 		if n&0xffff == 0 {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -158,6 +245,7 @@ func readAll(ctx context.Context, src capture.Source, tr *flows.Tracker, prog *p
 		}
 		tr.Packet(p.Data, p.CI, p.LinkType)
 	}
+	return nil
 }
 
 // printErr prints an error, and its hint when it has one, on stderr.

@@ -14,6 +14,9 @@ type output struct {
 	enc    *json.Encoder
 	format string
 	err    error
+	// flushEach writes every event out at once (live capture), so that a
+	// pipe to jq sees it as soon as it is known.
+	flushEach bool
 
 	conns                                 []*flows.Conn // text report only
 	sessions                              []*flows.Session
@@ -32,6 +35,9 @@ func newOutput(w io.Writer, format string) *output {
 func (o *output) write(v any) {
 	if o.err == nil {
 		o.err = o.enc.Encode(v)
+	}
+	if o.err == nil && o.flushEach {
+		o.err = o.w.Flush()
 	}
 }
 

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// needLive skips a test that captures live unless it runs as root.
+func needLive(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("live capture needs root (or CAP_NET_RAW): skipped")
+	}
+	if testing.Short() {
+		t.Skip("live capture skipped in -short mode")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func testCert(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "live.test"},
+		DNSNames: []string{"live.test"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// liveTruth is what a crypto/tls client said about one connection.
+type liveTruth struct {
+	port    int
+	version string
+	resumed bool
+}
+
+// tlsTraffic runs a TLS server on 127.0.0.1 and clients that make full
+// handshakes and resumptions (TLS 1.2 tickets and TLS 1.3 PSK), and returns
+// the port and what each client's ConnectionState said.
+func tlsTraffic(t *testing.T, ln net.Listener, rounds int) []liveTruth {
+	t.Helper()
+	srv := &tls.Config{Certificates: []tls.Certificate{testCert(t)}}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				tc := tls.Server(c, srv)
+				if tc.Handshake() != nil {
+					return
+				}
+				buf := make([]byte, 16)
+				n, _ := tc.Read(buf)
+				tc.Write(buf[:n])
+			}()
+		}
+	}()
+	var truth []liveTruth
+	for _, max := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		cache := tls.NewLRUClientSessionCache(8)
+		for range rounds {
+			conn, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc := tls.Client(conn, &tls.Config{ServerName: "live.test", InsecureSkipVerify: true, MaxVersion: max, ClientSessionCache: cache})
+			if _, err := tc.Write([]byte("ping")); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 4)
+			if _, err := io.ReadFull(tc, buf); err != nil {
+				t.Fatal(err)
+			}
+			st := tc.ConnectionState()
+			truth = append(truth, liveTruth{conn.LocalAddr().(*net.TCPAddr).Port, tls.VersionName(st.Version), st.DidResume})
+			tc.Close()
+		}
+	}
+	return truth
+}
+
+// checkLive compares the conn events with the clients' own record.
+func checkLive(t *testing.T, out string, truth []liveTruth) {
+	t.Helper()
+	conns, _ := parseEvents(t, out)
+	byPort := map[int]event{}
+	for _, c := range conns {
+		byPort[c.Client.Port] = c
+	}
+	for _, tr := range truth {
+		c, ok := byPort[tr.port]
+		if !ok {
+			t.Errorf("client port %d: no conn event", tr.port)
+			continue
+		}
+		want := "full"
+		if tr.resumed {
+			want = "resumed"
+		}
+		if c.Handshake != want || c.Version != tr.version {
+			t.Errorf("client port %d: %s %s, DidResume says %s %s", tr.port, c.Version, c.Handshake, tr.version, want)
+		}
+	}
+	if len(conns) != len(truth) {
+		t.Errorf("%d conn events, %d connections", len(conns), len(truth))
+	}
+	resumed := 0
+	for _, tr := range truth {
+		if tr.resumed {
+			resumed++
+		}
+	}
+	if resumed < 2 {
+		t.Errorf("the clients resumed %d times: the test proves little", resumed)
+	}
+}
+
+// TestLiveLoopback captures on lo while crypto/tls clients make full and
+// resumed handshakes, then stops as on SIGINT: the verdicts match
+// DidResume and the summary says interrupted.
+func TestLiveLoopback(t *testing.T) {
+	needLive(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"-i", "lo", "--workers", "2", "tcp", "port", port}, strings.NewReader(""), &out, &errb)
+	}()
+	time.Sleep(500 * time.Millisecond) // the socket is open
+	truth := tlsTraffic(t, ln, 3)
+	// Events come out as soon as known, before the end.
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(out.String(), `"type":"conn"`) < len(truth) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := strings.Count(out.String(), `"type":"conn"`); n < len(truth) {
+		t.Errorf("%d conn events before the stop, want %d", n, len(truth))
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, errb.String())
+	}
+	checkLive(t, out.String(), truth)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var sum struct {
+		Interrupted bool    `json:"interrupted"`
+		KernelDrops *uint64 `json:"kernel_drops"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil {
+		t.Fatal(err)
+	}
+	if !sum.Interrupted || sum.KernelDrops == nil {
+		t.Errorf("summary: interrupted %v, kernel_drops %v", sum.Interrupted, sum.KernelDrops)
+	}
+}
+
+// TestLiveSIGINT runs the built command and stops it with SIGINT: it ends
+// with the sessions and the summary, and exits 0.
+func TestLiveSIGINT(t *testing.T) {
+	needLive(t)
+	bin := filepath.Join(t.TempDir(), "tlsresume")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	var out, errb syncBuffer
+	cmd := exec.Command(bin, "-i", "lo", "tcp port "+port)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond)
+	truth := tlsTraffic(t, ln, 2)
+	time.Sleep(300 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("after SIGINT: %v, stderr:\n%s", err, errb.String())
+	}
+	checkLive(t, out.String(), truth)
+	if !strings.Contains(out.String(), `"interrupted":true`) || !strings.Contains(out.String(), `"type":"session"`) {
+		t.Errorf("no interrupted summary or no sessions:\n%s", out.String())
+	}
+}
