@@ -89,6 +89,10 @@ func (c LiveConfig) withDefaults() (LiveConfig, error) {
 // that does not exist.
 var ErrNoSuchInterface = errors.New("no such interface")
 
+// ErrInterfaceDown is wrapped by the error of OpenLive for an interface
+// that is not up.
+var ErrInterfaceDown = errors.New("interface is down")
+
 // ErrNeedLibpcap is wrapped by the error of OpenLive on a system where the
 // default build cannot capture live (other than Linux).
 var ErrNeedLibpcap = errors.New("live capture on this system needs the libpcap build: go build -tags libpcap")
@@ -118,6 +122,11 @@ func errPermission(iface string, cause error) error {
 // errNoInterface is the error for an interface that does not exist.
 func errNoInterface(iface string) error {
 	return &Error{File: iface, Err: fmt.Errorf("%w (tlsresume -D lists them)", ErrNoSuchInterface)}
+}
+
+// errDown is the error for an interface that is not up.
+func errDown(iface string) error {
+	return &Error{File: iface, Err: fmt.Errorf("%w (ip link set %s up)", ErrInterfaceDown, iface)}
 }
 
 // Interface is a network interface that OpenLive can capture on.

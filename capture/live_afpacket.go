@@ -92,6 +92,9 @@ func OpenLive(cfg LiveConfig) (Source, error) {
 		if err != nil {
 			return nil, errNoInterface(name)
 		}
+		if ifi.Flags&net.FlagUp == 0 {
+			return nil, errDown(name)
+		}
 		sock.Cooked = !ethernetFraming(ifi)
 	}
 	prog, err := filter.CompileSocket(cfg.Filter, sock, cfg.Snaplen)
@@ -104,10 +107,14 @@ func OpenLive(cfg LiveConfig) (Source, error) {
 	}
 	// A packet that came in before the filter was attached is checked
 	// again here; one the user-space compiler cannot check (a "vlan"
-	// filter on a cooked socket) is dropped.
-	if strings.TrimSpace(cfg.Filter) != "" || sock.Cooked {
+	// filter on a cooked socket) is dropped. A cooked socket keeps IPv4
+	// and IPv6 only.
+	if expr := strings.TrimSpace(cfg.Filter); expr != "" || sock.Cooked {
+		if sock.Cooked {
+			expr = joinFilters("ip or ip6", expr)
+		}
 		s.checkEarly = true
-		s.early, _ = filter.CompileGo(cfg.Filter, s.lt, cfg.Snaplen)
+		s.early, _ = filter.CompileGo(expr, s.lt, cfg.Snaplen)
 	}
 
 	block := ringBlockSize(cfg.Snaplen)
@@ -156,6 +163,14 @@ func OpenLive(cfg LiveConfig) (Source, error) {
 	s.tp = tp
 	s.start = time.Now()
 	return s, nil
+}
+
+// joinFilters is "(a) and (b)", or a when b is empty.
+func joinFilters(a, b string) string {
+	if b == "" {
+		return a
+	}
+	return "(" + a + ") and (" + b + ")"
 }
 
 // ringBlockSize is the size of a TPACKET_V3 block: a power of two that

@@ -3,7 +3,6 @@
 package capture
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -103,7 +102,7 @@ func pcapErr(name string, err error) error {
 	case strings.Contains(low, "no such device"):
 		return errNoInterface(name)
 	case strings.Contains(low, "not up"):
-		return &Error{File: name, Err: errors.New("interface is down")}
+		return errDown(name)
 	}
 	return &Error{File: name, Err: fmt.Errorf("libpcap: %w", err)}
 }

@@ -270,6 +270,23 @@ func TestLiveErrors(t *testing.T) {
 	if err == nil || !errors.Is(err, ErrNoSuchInterface) {
 		t.Errorf("interface number 999: %v", err)
 	}
+	ifs, err := net.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ifc := range ifs {
+		if ifc.Flags&net.FlagUp == 0 {
+			if os.Geteuid() != 0 && filter.Backend == "libpcap" {
+				break // libpcap asks for privileges first
+			}
+			_, err = OpenLive(LiveConfig{Interface: ifc.Name})
+			want := "capture: " + ifc.Name + ": interface is down (ip link set " + ifc.Name + " up)"
+			if err == nil || err.Error() != want || !errors.Is(err, ErrInterfaceDown) {
+				t.Errorf("interface down: %v, want %s", err, want)
+			}
+			break
+		}
+	}
 	_, err = OpenLive(LiveConfig{})
 	if err == nil || err.Error() != "capture: no interface given (tlsresume -D lists them)" {
 		t.Errorf("no interface: %v", err)

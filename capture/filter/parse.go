@@ -27,7 +27,6 @@ var unsupportedWords = map[string]bool{
 	"radio": true, "llc": true, "type": true, "subtype": true, "dir": true, "addr1": true,
 	"addr2": true, "addr3": true, "addr4": true, "ra": true, "ta": true, "protochain": true,
 	"l1": true, "l2": true, "iih": true, "lsp": true, "snp": true, "csnp": true, "psnp": true,
-	"hdpr": true, "hdpr6": true, "host6": true,
 }
 
 // Protocol names accepted before a direction or type, or alone.
