@@ -395,3 +395,36 @@ func TestInterfaces(t *testing.T) {
 		t.Errorf("down interface: %s", got)
 	}
 }
+
+// TestLiveKernelDrops fills a small ring without reading it, so that the
+// kernel drops packets, and checks that Stats reports them.
+func TestLiveKernelDrops(t *testing.T) {
+	requireRoot(t)
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	src, err := OpenLive(LiveConfig{Interface: loopbackName(t), Snaplen: 2000, BufferSize: 1, Filter: fmt.Sprintf("udp dst port %d", port)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	c, err := net.Dial("udp4", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	payload := make([]byte, 1400)
+	const sent = 3000
+	for range sent {
+		c.Write(payload)
+	}
+	time.Sleep(200 * time.Millisecond)
+	st := src.Stats()
+	if st.KernelDrops == 0 || st.KernelPackets < sent/2 || st.KernelDrops > st.KernelPackets {
+		t.Errorf("%d packets sent into a small ring that nobody reads: stats %+v", sent, st)
+	}
+	t.Logf("stats %+v", st)
+}
