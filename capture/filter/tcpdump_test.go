@@ -153,6 +153,9 @@ func tcpdumpProgram(t *testing.T, tcpdump, path, expr string) []bpf.RawInstructi
 // tcpdump -r prints (libpcap's compiler and interpreter), and checks that
 // tcpdump's own program (-ddd) gives the same verdicts in the bpf VM.
 func TestAgainstTcpdump(t *testing.T) {
+	if Backend == "libpcap" {
+		t.Skip("the libpcap build checks CompileGo against libpcap in process (TestLibpcapAgainstGo); the tcpdump cross-check runs in the default build")
+	}
 	tcpdump := tcpdumpOrSkip(t)
 	ps := testPackets(t)
 	dir := t.TempDir()
