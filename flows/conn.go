@@ -279,15 +279,26 @@ func startsTLS(b []byte, any bool) bool {
 }
 
 // directionFailed is called when direction d has been searched to the
-// limit without finding TLS, or became unreadable.
+// limit without finding TLS, or became unreadable. The connection goes on
+// while the other direction can still give the verdict.
 func (c *tlsConn) directionFailed(d int) {
 	other := &c.halves[1-d]
-	if c.ch == nil && c.sh == nil && (other.failed || !other.found) {
+	switch {
+	case other.failed:
+		if c.ch == nil && c.sh == nil && !c.helloSeen {
+			c.t.count.NotTLS++
+			c.abandon()
+			return
+		}
+		c.finish()
+	case !c.halves[d].found && !other.found && c.ch == nil && c.sh == nil:
+		// Searched to the limit, and the other side has shown no TLS
+		// either: not TLS.
 		c.t.count.NotTLS++
 		c.abandon()
-		return
-	}
-	if c.ch != nil {
+	case c.isServer(d) && c.ch != nil:
+		// The server's direction holds the evidence, and no more of it
+		// can be read.
 		c.finish()
 	}
 }

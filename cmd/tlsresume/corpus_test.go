@@ -120,14 +120,6 @@ var corpusExceptions = []corpusException{
 		"tshark's SOCKS dissector allocates tcp.stream 2 for the proxied connection; no packet has it"},
 
 	// TLS inside OpenVPN's TCP framing: not a TLS stream.
-	{"mercury/unit_tests/pcaps/openvpn_tcp_multi.pcap", "tcp:0", "missing", "no conn", "full",
-		"OpenVPN: TLS records are cut into P_CONTROL packets, each with its own OpenVPN header; the hello is found (plaintext_preamble) but does not parse (hello_malformed)"},
-	{"mercury/unit_tests/pcaps/openvpn_tcp_multi.pcap", "tcp:1", "missing", "no conn", "full",
-		"OpenVPN: TLS records are cut into P_CONTROL packets, each with its own OpenVPN header; the hello is found (plaintext_preamble) but does not parse (hello_malformed)"},
-	{"nDPI/openvpn.pcap", "tcp:0", "missing", "no conn", "full",
-		"OpenVPN: TLS records are cut into P_CONTROL packets, each with its own OpenVPN header; the hello is found (plaintext_preamble) but does not parse (hello_malformed)"},
-	{"nDPI/openvpn_nohmac_tcp.pcapng", "tcp:0", "missing", "no conn", "full",
-		"OpenVPN: TLS records are cut into P_CONTROL packets, each with its own OpenVPN header; the hello is found (plaintext_preamble) but does not parse (hello_malformed)"},
 	{"nDPI/443-opvn.pcap", "tcp:0", "verdict", "full", "unknown",
 		"OpenVPN on 1194: the P_CONTROL packet of frame 12 holds the ServerHello record and the start of a Certificate record: full is right; tshark's OpenVPN reassembly loses that record and sees only a CCS"},
 

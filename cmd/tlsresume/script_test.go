@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/tlsresume/tlsresume/capture/filter"
 )
 
 func TestMain(m *testing.M) {
@@ -30,6 +33,12 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PCAPS", pcaps)
 			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "libpcap" {
+				return filter.Backend == "libpcap", nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// cut SRC DST N: copy the first N bytes of SRC to DST.
