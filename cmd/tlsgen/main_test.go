@@ -13,6 +13,7 @@ import (
 func TestRun(t *testing.T) {
 	dir := t.TempDir()
 	pcap, tsv := filepath.Join(dir, "x.pcap"), filepath.Join(dir, "x.tsv")
+	bpcap, btsv := filepath.Join(dir, "b.pcap"), filepath.Join(dir, "b.tsv")
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -31,6 +32,10 @@ func TestRun(t *testing.T) {
 		{"bad-prob", []string{"--scenario", "hrr", "-o", pcap, "--loss", "2"}, 2, "", "out of"},
 		{"generate", []string{"-scenario", "tls12-tickets", "-seed", "3", "-o", pcap, "-truth", tsv}, 0, "", ""},
 		{"truth-stdout", []string{"--scenario", "hrr", "-o", pcap, "--truth", "-", "--pcapng"}, 0, "id\tflow\t", ""},
+		{"bench-and-scenario", []string{"--bench", "--scenario", "hrr", "-o", pcap}, 2, "", "exclude"},
+		{"bench-size", []string{"--bench", "--size", "0", "-o", pcap}, 2, "", "--size 0"},
+		{"bench", []string{"--bench", "--size", "2", "--seed", "3", "-o", bpcap, "--truth", btsv}, 0, "", "tlsgen: bench: "},
+		{"bench-no-damage", []string{"--bench", "--size", "1", "--reorder", "0", "-o", "-"}, 0, "\xd4\xc3\xb2\xa1", "tlsgen: bench: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
@@ -60,5 +65,22 @@ func TestRun(t *testing.T) {
 	}
 	if fi, err := os.Stat(pcap); err != nil || fi.Size() < 1000 {
 		t.Errorf("pcap: %v %v", fi, err)
+	}
+
+	// The bench truth is streamed to its file, and read back whole.
+	bf, err := os.Open(btsv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bf.Close()
+	bconns, err := tlsgen.ReadTruth(bf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bconns) < 10 || bconns[len(bconns)-1].ID != len(bconns) {
+		t.Errorf("bench truth: %d conns", len(bconns))
+	}
+	if fi, err := os.Stat(bpcap); err != nil || fi.Size() < 1e6 || fi.Size() > 4e6 {
+		t.Errorf("bench pcap: %v %v", fi, err)
 	}
 }

@@ -67,6 +67,19 @@
 //
 // Packets are written as soon as no connection still to run can come before them: memory
 // holds the connections open at one moment, not the capture, so large captures stream.
+// [Generate] still holds the scenario's steps and returns the whole truth; [Stream] takes
+// the steps from an iterator and hands each connection's truth over as soon as it is known,
+// and a [DropCache] step frees a client's session cache, so that nothing grows with the
+// length of the capture.
+//
+// # Benchmark capture
+//
+// [GenerateBench] streams a large capture for benchmarks, about a given size, from the steps
+// of [BenchSteps]: the job mix of the shared benchmark kit's nginx/curl/openssl capture
+// (TLS 1.2 and 1.3, about 40% resumed, a few offers rejected, bodies of 1 KB to 8 MB, plain
+// HTTP, DNS over UDP, 15% IPv6), made with crypto/tls on both sides, so that TLS 1.2 resumes
+// by ticket only. `tlsgen --bench --size MB` writes it. One gigabyte takes about 30 s of CPU,
+// most of it in the RSA signatures of the full handshakes.
 //
 // This package imports no other package of the module: it is the independent source of truth
 // the analyzer is tested against.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -20,31 +21,17 @@ import (
 // what they sent as a capture (pcap, or pcapng with opt.Pcapng) to w, and returns the truth
 // about every TLS connection in the order of their first packet.
 func Generate(w io.Writer, sc Scenario, opt Options) ([]Conn, error) {
-	opt = opt.withDefaults()
 	if err := sc.validate(); err != nil {
 		return nil, err
 	}
-	g := &gen{
-		opt:     opt,
-		rng:     rand.New(rand.NewPCG(uint64(opt.Seed), 0x746c7367656e)), // "tlsgen"
-		ser:     newSerializer(),
-		servers: make(map[string]*serverState),
-		caches:  make(map[string]*sessionCache),
-		ports:   make(map[netip.Addr]uint16),
-	}
-	out, err := newOutput(w, &opt, rand.New(rand.NewPCG(uint64(opt.Seed), 0x64616d616765))) // "damage"
+	var conns []Conn
+	g, err := newGen(w, sc.Name, sc.Servers, opt, func(c Conn) error {
+		conns = append(conns, c)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	g.out = out
-	for _, s := range sc.Servers {
-		st, err := g.newServer(s)
-		if err != nil {
-			return nil, err
-		}
-		g.servers[s.Name] = st
-	}
-
 	order := make([]int, len(sc.Steps))
 	for i := range order {
 		order[i] = i
@@ -53,46 +40,165 @@ func Generate(w io.Writer, sc Scenario, opt Options) ([]Conn, error) {
 		return cmp.Compare(sc.Steps[a].At, sc.Steps[b].At)
 	})
 	for _, i := range order {
-		st := &sc.Steps[i]
-		t0 := opt.Start.Add(st.At).Truncate(time.Microsecond)
-		if err := g.out.flushBefore(t0); err != nil {
+		if err := g.step(i, &sc.Steps[i]); err != nil {
 			return nil, err
 		}
-		var err error
-		switch st.Kind {
-		case TLS:
-			err = g.tlsConn(i, st, t0)
-		case RotateKeys:
-			keys := st.Keys
-			if keys == "" {
-				keys = fmt.Sprintf("rotated-%d", i)
-			}
-			g.servers[st.Server].cfg.SetSessionTicketKeys(g.ticketKeys(keys))
-		case PlainTCP:
-			err = g.plainConn(st, t0)
-		case UDP:
-			err = g.udpExchange(st, t0)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("tlsgen: scenario %q: step %d (%v at %v): %w", sc.Name, i, st.Kind, st.At, err)
-		}
 	}
-	if err := g.out.close(); err != nil {
+	if _, err := g.close(); err != nil {
 		return nil, err
 	}
-	return g.truth(), nil
+	return conns, nil
+}
+
+// Stream is [Generate] for captures too large to hold in memory, or steps too many to list:
+// the steps come from steps, which must yield them in order of At, and the truth of each TLS
+// connection is passed to truth as soon as it is known, in the order of Conn.ID. Conn.Step
+// counts the steps yielded, from 0. Memory holds the connections open at one moment, the
+// session caches not yet dropped (see [DropCache]) and one entry per client address; nothing
+// grows with the length of the capture. An error from truth stops the run and is returned.
+func Stream(w io.Writer, name string, servers []Server, steps iter.Seq[Step], opt Options, truth func(Conn) error) (Stats, error) {
+	if err := validateServers(name, servers); err != nil {
+		return Stats{}, err
+	}
+	names := make(map[string]bool, len(servers))
+	for _, s := range servers {
+		names[s.Name] = true
+	}
+	g, err := newGen(w, name, servers, opt, truth)
+	if err != nil {
+		return Stats{}, err
+	}
+	i := 0
+	var last time.Duration
+	for st := range steps {
+		if err := validateStep(name, names, i, &st); err != nil {
+			return Stats{}, err
+		}
+		if st.At < last {
+			return Stats{}, fmt.Errorf("tlsgen: scenario %q: step %d: at %v, before the step before it (%v)", name, i, st.At, last)
+		}
+		last = st.At
+		if err := g.step(i, &st); err != nil {
+			return Stats{}, err
+		}
+		i++
+	}
+	return g.close()
+}
+
+// Stats counts what a run wrote.
+type Stats struct {
+	// Packets and Bytes are what went into the capture file (Bytes counts the file headers
+	// too).
+	Packets, Bytes int64
+	// TLS, PlainTCP and UDP count the steps of each kind that were run; UDP counts exchanges
+	// (two datagrams each).
+	TLS, PlainTCP, UDP int
+	// Resumed, Ticket, PSK and Rejected count TLS connections as the truth has them.
+	Resumed, Ticket, PSK, Rejected int
+	// TLS12 and TLS13 count TLS connections by negotiated version.
+	TLS12, TLS13 int
+}
+
+func newGen(w io.Writer, name string, servers []Server, opt Options, truth func(Conn) error) (*gen, error) {
+	opt = opt.withDefaults()
+	cw := &countingWriter{w: w}
+	g := &gen{
+		name:      name,
+		opt:       opt,
+		rng:       rand.New(rand.NewPCG(uint64(opt.Seed), 0x746c7367656e)), // "tlsgen"
+		ser:       newSerializer(),
+		servers:   make(map[string]*serverState),
+		caches:    make(map[string]*sessionCache),
+		ports:     make(map[netip.Addr]uint16),
+		responses: make(map[int][]byte),
+		truthFn:   truth,
+		cw:        cw,
+	}
+	out, err := newOutput(cw, &opt, rand.New(rand.NewPCG(uint64(opt.Seed), 0x64616d616765))) // "damage"
+	if err != nil {
+		return nil, err
+	}
+	g.out = out
+	for _, s := range servers {
+		st, err := g.newServer(s)
+		if err != nil {
+			return nil, err
+		}
+		g.servers[s.Name] = st
+	}
+	return g, nil
+}
+
+// step runs step i of the scenario. Steps come in order of At.
+func (g *gen) step(i int, st *Step) error {
+	t0 := g.opt.Start.Add(st.At).Truncate(time.Microsecond)
+	if err := g.out.flushBefore(t0); err != nil {
+		return err
+	}
+	var err error
+	switch st.Kind {
+	case TLS:
+		err = g.tlsConn(i, st, t0)
+		g.stats.TLS++
+	case RotateKeys:
+		keys := st.Keys
+		if keys == "" {
+			keys = fmt.Sprintf("rotated-%d", i)
+		}
+		g.servers[st.Server].cfg.SetSessionTicketKeys(g.ticketKeys(keys))
+	case PlainTCP:
+		err = g.plainConn(st, t0)
+		g.stats.PlainTCP++
+	case UDP:
+		err = g.udpExchange(st, t0)
+		g.stats.UDP++
+	case DropCache:
+		delete(g.caches, st.Cache)
+	}
+	if err != nil {
+		return fmt.Errorf("tlsgen: scenario %q: step %d (%v at %v): %w", g.name, i, st.Kind, st.At, err)
+	}
+	return nil
+}
+
+// close writes the packets still queued and returns the counts.
+func (g *gen) close() (Stats, error) {
+	if err := g.out.close(); err != nil {
+		return Stats{}, err
+	}
+	g.stats.Packets = int64(g.out.written)
+	g.stats.Bytes = g.cw.n
+	return g.stats, nil
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 type gen struct {
-	opt     Options
-	rng     *rand.Rand
-	out     *output
-	ser     *serializer
-	servers map[string]*serverState
-	caches  map[string]*sessionCache
-	ports   map[netip.Addr]uint16
-	recs    []*connRec
-	flows   int
+	name      string
+	opt       Options
+	rng       *rand.Rand
+	out       *output
+	ser       *serializer
+	servers   map[string]*serverState
+	caches    map[string]*sessionCache
+	ports     map[netip.Addr]uint16
+	responses map[int][]byte // by size: response bodies are made once
+	truthFn   func(Conn) error
+	cw        *countingWriter
+	conns     int // TLS connections so far
+	flows     int
+	stats     Stats
 }
 
 type serverState struct {
@@ -106,14 +212,6 @@ type connRec struct {
 	gotSession *connRec // Get returned a session that this connection received
 	gotTicket  string   // digest of that session's ticket
 	issued     []string
-}
-
-// origin is the full-handshake connection whose session rec belongs to.
-func (r *connRec) origin() *connRec {
-	for r.conn.Resumed && r.gotSession != nil {
-		r = r.gotSession
-	}
-	return r
 }
 
 func (g *gen) newServer(s Server) (*serverState, error) {
@@ -283,7 +381,7 @@ func (g *gen) tlsConn(idx int, st *Step, t0 time.Time) error {
 		return err
 	}
 	rec := &connRec{conn: Conn{
-		ID: len(g.recs) + 1, Flow: g.flows, Step: idx, Start: t0,
+		ID: g.conns + 1, Flow: g.flows, Step: idx, Start: t0,
 		Client: f.client, Server: f.server, ServerName: st.Server, Note: st.Note,
 	}}
 
@@ -312,7 +410,7 @@ func (g *gen) tlsConn(idx int, st *Step, t0 time.Time) error {
 	if size <= 0 {
 		size = g.opt.Response
 	}
-	resp := response(size)
+	resp := g.response(size)
 
 	var cstate, sstate tls.ConnectionState
 	cerr, serr := run(p, func() error {
@@ -325,7 +423,7 @@ func (g *gen) tlsConn(idx int, st *Step, t0 time.Time) error {
 			return fmt.Errorf("client write: %w", err)
 		}
 		// Reading also processes the TLS 1.3 NewSessionTicket: crypto/tls stores it only then.
-		if _, err := io.ReadFull(c, make([]byte, len(resp))); err != nil {
+		if _, err := io.CopyN(io.Discard, c, int64(len(resp))); err != nil {
 			return fmt.Errorf("client read: %w", err)
 		}
 		if err := c.Close(); err != nil {
@@ -358,8 +456,38 @@ func (g *gen) tlsConn(idx int, st *Step, t0 time.Time) error {
 	if err := rec.settle(cstate, sstate, p.events); err != nil {
 		return err
 	}
-	g.recs = append(g.recs, rec)
-	return g.emit(f, p)
+	g.conns++
+	if err := g.emit(f, p); err != nil {
+		return err
+	}
+	c := rec.final()
+	g.count(&c)
+	if err := g.truthFn(c); err != nil {
+		return fmt.Errorf("truth: %w", err)
+	}
+	return nil
+}
+
+// count adds a connection's truth to the stats.
+func (g *gen) count(c *Conn) {
+	switch c.Version {
+	case "TLS 1.2":
+		g.stats.TLS12++
+	case "TLS 1.3":
+		g.stats.TLS13++
+	}
+	if c.Resumed {
+		g.stats.Resumed++
+	}
+	switch c.Method {
+	case "ticket":
+		g.stats.Ticket++
+	case "psk":
+		g.stats.PSK++
+	}
+	if c.Rejected {
+		g.stats.Rejected++
+	}
 }
 
 // settle fills the truth from the two stacks and checks it against the wire.
@@ -442,20 +570,37 @@ func (r *connRec) settle(cs, ss tls.ConnectionState, events []event) error {
 	return nil
 }
 
-func (g *gen) truth() []Conn {
-	conns := make([]Conn, len(g.recs))
-	for i, r := range g.recs {
-		c := r.conn
-		if r.gotSession != nil {
-			c.TicketFrom = r.gotSession.conn.ID
-		}
-		c.Session = r.origin().conn.ID
+// final completes the truth of a settled connection. The connection the session came from
+// was settled before this one (it ran first), so its Session is known; the link to it is then
+// dropped, so that a chain of resumptions does not keep every earlier connection in memory.
+func (r *connRec) final() Conn {
+	c := r.conn
+	c.Session = c.ID
+	if from := r.gotSession; from != nil {
+		c.TicketFrom = from.conn.ID
 		if c.Resumed {
-			c.Resumes = c.Session
+			c.Session = from.conn.Session
 		}
-		conns[i] = c
 	}
-	return conns
+	if c.Resumed {
+		c.Resumes = c.Session
+	}
+	r.conn.Session = c.Session
+	r.gotSession = nil
+	return c
+}
+
+// response returns the response of n bytes, made once per size (a bounded number of sizes is
+// kept). The stacks only read it.
+func (g *gen) response(n int) []byte {
+	if r, ok := g.responses[n]; ok {
+		return r
+	}
+	r := response(n)
+	if len(g.responses) < 64 {
+		g.responses[n] = r
+	}
+	return r
 }
 
 // request is the client's HTTP/1.1 request, the same over TLS and plain TCP.
@@ -496,13 +641,13 @@ func (g *gen) plainConn(st *Step, t0 time.Time) error {
 	if size <= 0 {
 		size = g.opt.Response
 	}
-	resp := response(size)
+	resp := g.response(size)
 	cerr, serr := run(p, func() error {
 		c := p.end(sideClient)
 		if _, err := c.Write(req); err != nil {
 			return err
 		}
-		if _, err := io.ReadFull(c, make([]byte, len(resp))); err != nil {
+		if _, err := io.CopyN(io.Discard, c, int64(len(resp))); err != nil {
 			return err
 		}
 		return c.Close()

@@ -51,6 +51,10 @@ const (
 	PlainTCP
 	// UDP is a DNS-like query and answer to Dest. Not in the truth.
 	UDP
+	// DropCache forgets the client session cache named by Cache, as when a client process
+	// exits: a later step that names it starts with an empty cache. It also frees the memory
+	// of the cache, which matters in a long [Stream].
+	DropCache
 )
 
 func (k Kind) String() string {
@@ -63,6 +67,8 @@ func (k Kind) String() string {
 		return "plain-tcp"
 	case UDP:
 		return "udp"
+	case DropCache:
+		return "drop-cache"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -77,7 +83,7 @@ type Step struct {
 	Client netip.Addr
 	// Cache names the client session cache. Steps that name the same cache share it (one
 	// client process); "" means no cache, so no resumption. Within a cache crypto/tls keys
-	// sessions by SNI.
+	// sessions by SNI. A DropCache step names the cache it forgets.
 	Cache string
 	// SNI is the client's ServerName.
 	SNI string
@@ -134,35 +140,59 @@ func Combine(name, description string, stagger time.Duration, parts ...Scenario)
 }
 
 func (sc *Scenario) validate() error {
-	names := make(map[string]bool)
+	if err := validateServers(sc.Name, sc.Servers); err != nil {
+		return err
+	}
+	names := make(map[string]bool, len(sc.Servers))
 	for _, s := range sc.Servers {
+		names[s.Name] = true
+	}
+	for i := range sc.Steps {
+		if err := validateStep(sc.Name, names, i, &sc.Steps[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validateServers(name string, servers []Server) error {
+	names := make(map[string]bool)
+	for _, s := range servers {
 		if names[s.Name] {
-			return fmt.Errorf("tlsgen: scenario %q: duplicate server %q", sc.Name, s.Name)
+			return fmt.Errorf("tlsgen: scenario %q: duplicate server %q", name, s.Name)
 		}
 		if !s.Addr.IsValid() {
-			return fmt.Errorf("tlsgen: scenario %q: server %q has no address", sc.Name, s.Name)
+			return fmt.Errorf("tlsgen: scenario %q: server %q has no address", name, s.Name)
 		}
 		names[s.Name] = true
 	}
-	for i, st := range sc.Steps {
-		if st.At < 0 {
-			return fmt.Errorf("tlsgen: scenario %q: step %d: negative time", sc.Name, i)
+	return nil
+}
+
+// validateStep checks step i against the names of the servers.
+func validateStep(name string, servers map[string]bool, i int, st *Step) error {
+	if st.At < 0 {
+		return fmt.Errorf("tlsgen: scenario %q: step %d: negative time", name, i)
+	}
+	switch st.Kind {
+	case TLS, RotateKeys:
+		if !servers[st.Server] {
+			return fmt.Errorf("tlsgen: scenario %q: step %d: unknown server %q", name, i, st.Server)
 		}
-		switch st.Kind {
-		case TLS, RotateKeys:
-			if !names[st.Server] {
-				return fmt.Errorf("tlsgen: scenario %q: step %d: unknown server %q", sc.Name, i, st.Server)
-			}
-		case PlainTCP, UDP:
-			if !st.Dest.IsValid() {
-				return fmt.Errorf("tlsgen: scenario %q: step %d: no destination", sc.Name, i)
-			}
-		default:
-			return fmt.Errorf("tlsgen: scenario %q: step %d: unknown kind %v", sc.Name, i, st.Kind)
+	case PlainTCP, UDP:
+		if !st.Dest.IsValid() {
+			return fmt.Errorf("tlsgen: scenario %q: step %d: no destination", name, i)
 		}
-		if st.Kind != RotateKeys && !st.Client.IsValid() {
-			return fmt.Errorf("tlsgen: scenario %q: step %d: no client address", sc.Name, i)
+	case DropCache:
+		if st.Cache == "" {
+			return fmt.Errorf("tlsgen: scenario %q: step %d: no cache to drop", name, i)
 		}
+		return nil
+	default:
+		return fmt.Errorf("tlsgen: scenario %q: step %d: unknown kind %v", name, i, st.Kind)
+	}
+	if st.Kind != RotateKeys && !st.Client.IsValid() {
+		return fmt.Errorf("tlsgen: scenario %q: step %d: no client address", name, i)
 	}
 	return nil
 }

@@ -86,13 +86,14 @@ func TestScenarios(t *testing.T) {
 			if got != want[name] {
 				t.Errorf("got %+v\nwant %+v", got, want[name])
 			}
-			checkConsistent(t, conns)
+			checkConsistent(t, conns, true)
 		})
 	}
 }
 
-// checkConsistent checks the relations between the truth fields.
-func checkConsistent(t *testing.T, conns []Conn) {
+// checkConsistent checks the relations between the truth fields. everyIssued: every
+// connection used a session cache, so the client stored the ticket crypto/tls sends.
+func checkConsistent(t *testing.T, conns []Conn, everyIssued bool) {
 	t.Helper()
 	for _, c := range conns {
 		if c.Rejected != (c.Offered && !c.Resumed) {
@@ -115,7 +116,7 @@ func checkConsistent(t *testing.T, conns []Conn) {
 				t.Errorf("conn %d offers %s, which conn %d did not receive", c.ID, c.Offer, from.ID)
 			}
 		}
-		if len(c.Issued) != 1 {
+		if len(c.Issued) > 1 || (everyIssued && len(c.Issued) != 1) {
 			t.Errorf("conn %d: %d tickets issued, crypto/tls sends one", c.ID, len(c.Issued))
 		}
 		if (c.Version == "TLS 1.3") != (c.Method == "psk" || !c.Resumed) && c.Resumed {

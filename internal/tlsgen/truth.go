@@ -83,24 +83,59 @@ var truthHeader = []string{
 // WriteTruth writes conns as tab-separated values with a header line. Empty strings are
 // written as "-"; lists are comma-separated; times are RFC 3339 with microseconds, UTC.
 func WriteTruth(w io.Writer, conns []Conn) error {
-	bw := bufio.NewWriter(w)
-	bw.WriteString(strings.Join(truthHeader, "\t"))
-	bw.WriteByte('\n')
+	tw := NewTruthWriter(w)
 	for i := range conns {
-		c := &conns[i]
-		f := []string{
-			strconv.Itoa(c.ID), strconv.Itoa(c.Flow), strconv.Itoa(c.Step),
-			c.Start.UTC().Format(timeFormat), c.Client.String(), c.Server.String(),
-			dash(c.ServerName), dash(c.SNI), dash(c.Version), dash(c.Cipher), dash(c.ALPN),
-			c.Handshake(), dash(c.Method), strconv.FormatBool(c.Offered),
-			strconv.FormatBool(c.Rejected), strconv.FormatBool(c.HRR), strconv.Itoa(c.Session),
-			strconv.Itoa(c.Resumes), strconv.Itoa(c.TicketFrom), dash(c.Offer),
-			dash(strings.Join(c.Issued, ",")), dash(clean(c.Note)),
+		if err := tw.Write(&conns[i]); err != nil {
+			return err
 		}
-		bw.WriteString(strings.Join(f, "\t"))
+	}
+	return tw.Flush()
+}
+
+// TruthWriter writes the truth one connection at a time, as WriteTruth does, for a [Stream].
+type TruthWriter struct {
+	bw     *bufio.Writer
+	header bool
+}
+
+// NewTruthWriter returns a TruthWriter on w. The header line is written with the first
+// connection, or by Flush.
+func NewTruthWriter(w io.Writer) *TruthWriter {
+	return &TruthWriter{bw: bufio.NewWriter(w)}
+}
+
+// Write writes one connection's line.
+func (t *TruthWriter) Write(c *Conn) error {
+	bw := t.bw
+	if !t.header {
+		t.header = true
+		bw.WriteString(strings.Join(truthHeader, "\t"))
 		bw.WriteByte('\n')
 	}
-	if err := bw.Flush(); err != nil {
+	f := []string{
+		strconv.Itoa(c.ID), strconv.Itoa(c.Flow), strconv.Itoa(c.Step),
+		c.Start.UTC().Format(timeFormat), c.Client.String(), c.Server.String(),
+		dash(c.ServerName), dash(c.SNI), dash(c.Version), dash(c.Cipher), dash(c.ALPN),
+		c.Handshake(), dash(c.Method), strconv.FormatBool(c.Offered),
+		strconv.FormatBool(c.Rejected), strconv.FormatBool(c.HRR), strconv.Itoa(c.Session),
+		strconv.Itoa(c.Resumes), strconv.Itoa(c.TicketFrom), dash(c.Offer),
+		dash(strings.Join(c.Issued, ",")), dash(clean(c.Note)),
+	}
+	bw.WriteString(strings.Join(f, "\t"))
+	if err := bw.WriteByte('\n'); err != nil {
+		return fmt.Errorf("tlsgen: write truth: %w", err)
+	}
+	return nil
+}
+
+// Flush writes the header if nothing was written yet, and what is buffered.
+func (t *TruthWriter) Flush() error {
+	if !t.header {
+		t.header = true
+		t.bw.WriteString(strings.Join(truthHeader, "\t"))
+		t.bw.WriteByte('\n')
+	}
+	if err := t.bw.Flush(); err != nil {
 		return fmt.Errorf("tlsgen: write truth: %w", err)
 	}
 	return nil
