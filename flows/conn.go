@@ -557,6 +557,14 @@ func (c *tlsConn) abandon() {
 	}
 	c.done = true
 	c.t.connDone(c, nil)
+	c.release()
+}
+
+// release drops the buffers of a finished connection: reassembly keeps the
+// connection itself until it has been idle for a while.
+func (c *tlsConn) release() {
+	c.halves = [2]half{}
+	c.ch, c.sh, c.history, c.issued, c.notes = nil, nil, nil, nil, nil
 }
 
 // finish ends the reading of the handshake and hands the observation on.
@@ -572,7 +580,9 @@ func (c *tlsConn) finish() {
 			c.t.count.NotTLS++
 		}
 		c.t.connDone(c, nil)
+		c.release()
 		return
 	}
 	c.t.connDone(c, c.observation())
+	c.release()
 }

@@ -14,9 +14,19 @@ import (
 // is not done per packet.
 const tickInterval = 5 * time.Second
 
-// slowTicks: every slowTicks ticks, finished flows are forgotten and idle
-// sessions end (they are many, and their timeouts are long).
+// slowTicks: at most every slowTicks ticks, finished flows are forgotten
+// and idle sessions end (they are many, and their timeouts are long);
+// more often when FinishedTimeout or SessionTimeout is short.
 const slowTicks = 12
+
+// slowEvery is how many ticks apart the slow sweeps run.
+func (c *Config) slowEvery() int {
+	n := slowTicks
+	for _, d := range []time.Duration{c.FinishedTimeout, c.SessionTimeout} {
+		n = min(n, max(1, int(d/(2*tickInterval))))
+	}
+	return n
+}
 
 // syncEvery is how many packets the front reads between two hand-offs to
 // the workers, at most: a hand-off also tells every worker how far the
@@ -375,7 +385,7 @@ func (t *Tracker) tick() {
 	t.lastTick = t.now
 	t.ticks++
 	t.seq++
-	slow := t.ticks%slowTicks == 0
+	slow := t.ticks%t.cfg.slowEvery() == 0
 	for i := range t.workers {
 		t.dispatch(i, item{kind: itemTick, seq: t.seq, now: t.now, slow: slow}, nil)
 	}

@@ -73,6 +73,7 @@ type options struct {
 	filter         string
 	format         string
 	sessionTimeout time.Duration
+	flowTimeout    time.Duration
 	workers        int
 	version        bool
 	help           bool
@@ -92,6 +93,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVarP(&o.user, "relinquish-privileges", "Z", "", "live: drop privileges to `USER` once the capture is open")
 	fs.StringVar(&o.format, "format", "ndjson", "output `FORMAT`: ndjson or text")
 	fs.DurationVar(&o.sessionTimeout, "session-timeout", time.Hour, "end a session unused for `DURATION` (or its ticket lifetime hint, when longer)")
+	fs.DurationVar(&o.flowTimeout, "flow-timeout", 10*time.Minute, "forget a connection whose handshake was read after `DURATION` without packets")
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "reassemble and read handshakes in `N` goroutines (the output does not depend on N)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVarP(&o.help, "help", "h", false, "print this help and exit")
@@ -138,7 +140,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	out := newOutput(stdout, o.format)
 	out.flushEach = live
 	sessions := flows.NewSessions()
-	tr := flows.NewTracker(flows.Config{Emit: out.conn, EmitSession: out.session, SessionTimeout: o.sessionTimeout, Workers: o.workers}, sessions)
+	tr := flows.NewTracker(flows.Config{Emit: out.conn, EmitSession: out.session, SessionTimeout: o.sessionTimeout, FinishedTimeout: o.flowTimeout, Workers: o.workers}, sessions)
 	var readErr error
 	if live {
 		readErr = readLive(ctx, src, tr, &o)
