@@ -68,6 +68,27 @@ func testCert(t *testing.T) tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
+// serveTLS answers TLS connections on ln with handle, after the handshake,
+// until ln is closed.
+func serveTLS(t *testing.T, ln net.Listener, handle func(*tls.Conn)) {
+	srv := &tls.Config{Certificates: []tls.Certificate{testCert(t)}}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				tc := tls.Server(c, srv)
+				if tc.Handshake() == nil {
+					handle(tc)
+				}
+			}()
+		}
+	}()
+}
+
 // liveTruth is what a crypto/tls client said about one connection.
 type liveTruth struct {
 	port    int
@@ -80,25 +101,11 @@ type liveTruth struct {
 // the port and what each client's ConnectionState said.
 func tlsTraffic(t *testing.T, ln net.Listener, rounds int) []liveTruth {
 	t.Helper()
-	srv := &tls.Config{Certificates: []tls.Certificate{testCert(t)}}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				tc := tls.Server(c, srv)
-				if tc.Handshake() != nil {
-					return
-				}
-				buf := make([]byte, 16)
-				n, _ := tc.Read(buf)
-				tc.Write(buf[:n])
-			}()
-		}
-	}()
+	serveTLS(t, ln, func(tc *tls.Conn) {
+		buf := make([]byte, 16)
+		n, _ := tc.Read(buf)
+		tc.Write(buf[:n])
+	})
 	var truth []liveTruth
 	for _, max := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		cache := tls.NewLRUClientSessionCache(8)

@@ -52,24 +52,11 @@ func TestLiveSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	srv := &tls.Config{Certificates: []tls.Certificate{testCert(t)}}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				tc := tls.Server(c, srv)
-				if tc.Handshake() == nil {
-					buf := make([]byte, 4)
-					io.ReadFull(tc, buf)
-					tc.Write(make([]byte, 4096))
-				}
-			}()
-		}
-	}()
+	serveTLS(t, ln, func(tc *tls.Conn) {
+		buf := make([]byte, 4)
+		io.ReadFull(tc, buf)
+		tc.Write(make([]byte, 4096))
+	})
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	out, err := os.Create(filepath.Join(t.TempDir(), "out.ndjson"))
 	if err != nil {
