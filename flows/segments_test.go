@@ -207,6 +207,11 @@ func newPacketizer() *packetizer {
 
 // packet returns the frame of s; it is valid until the next call.
 func (z *packetizer) packet(tb testing.TB, s segment) []byte {
+	return z.packetFor(tb, clientIP, clientPort, s)
+}
+
+// packetFor is packet for a connection from another client address.
+func (z *packetizer) packetFor(tb testing.TB, clientIP net.IP, clientPort layers.TCPPort, s segment) []byte {
 	src, dst, sp, dp := clientIP, serverIP, clientPort, serverPort
 	if s.server {
 		src, dst, sp, dp = dst, src, dp, sp
