@@ -61,6 +61,11 @@ type Config struct {
 	// bound the oldest are delivered as if a gap had been skipped.
 	// Default 64 per connection, 32768 in total.
 	MaxBufferedPagesPerConn, MaxBufferedPages int
+	// MaxMessage bounds a ClientHello, ServerHello or NewSessionTicket
+	// (the messages kept whole to be parsed); a connection that announces
+	// a larger one is given up (record_or_message_oversized). Real ones
+	// are a few KiB. Default 16 KiB.
+	MaxMessage int
 	// Workers is how many goroutines reassemble and read handshakes;
 	// flows are sharded among them by a symmetric hash of their
 	// addresses. The output does not depend on it. Default 1.
@@ -91,6 +96,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxBufferedPages <= 0 {
 		c.MaxBufferedPages = 32768
+	}
+	if c.MaxMessage <= 0 {
+		c.MaxMessage = 16 << 10
 	}
 	if c.Workers <= 0 {
 		c.Workers = 1

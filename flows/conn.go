@@ -39,6 +39,7 @@ type half struct {
 // It implements reassembly.Stream.
 type tlsConn struct {
 	t     *worker
+	ref   *streamRef
 	flow  *flowEntry
 	id    int
 	first time.Time
@@ -94,7 +95,33 @@ func Digest(b []byte) string {
 }
 
 func newTLSConn(t *worker, e *flowEntry, id int, ts time.Time) *tlsConn {
-	return &tlsConn{t: t, flow: e, id: id, first: ts, client: -1, server: -1}
+	c := &tlsConn{t: t, flow: e, id: id, first: ts, client: -1, server: -1}
+	c.ref = &streamRef{c}
+	c.halves[0].stream.Msgs.Max = t.cfg.MaxMessage
+	c.halves[1].stream.Msgs.Max = t.cfg.MaxMessage
+	return c
+}
+
+// streamRef is what reassembly holds for a connection: reassembly keeps a
+// stream until it has been idle for a while, and through streamRef a
+// finished connection is freed at once.
+type streamRef struct{ c *tlsConn }
+
+func (r *streamRef) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, ac reassembly.AssemblerContext) bool {
+	return r.c != nil && r.c.Accept(tcp, ci, dir, nextSeq, start, ac)
+}
+
+func (r *streamRef) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.AssemblerContext) {
+	if r.c != nil {
+		r.c.ReassembledSG(sg, ac)
+	}
+}
+
+func (r *streamRef) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
+	if r.c != nil {
+		r.c.ReassemblyComplete(ac)
+	}
+	return true
 }
 
 func dirIndex(d reassembly.TCPFlowDirection) int {
@@ -135,7 +162,9 @@ func (c *tlsConn) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Assem
 	}
 	d := dirIndex(dir)
 	h := &c.halves[d]
-	if skip != 0 && h.sawData {
+	if skip != 0 && (h.sawData || !h.mid) {
+		// Bytes were lost: in the middle, or at the start of a direction
+		// whose SYN was seen (its first byte is known).
 		c.gap(d)
 	}
 	h.sawData = true
@@ -157,8 +186,9 @@ func (c *tlsConn) gap(d int) {
 		c.t.count.StreamGap++
 	}
 	h.gap = true
+	h.resync = true
 	if h.found {
-		h.found, h.resync = false, true
+		h.found = false
 		h.stream.Records.Reset()
 		h.stream.Msgs.Reset()
 		h.pre, h.scanned = h.pre[:0], 0
@@ -563,6 +593,7 @@ func (c *tlsConn) abandon() {
 // release drops the buffers of a finished connection: reassembly keeps the
 // connection itself until it has been idle for a while.
 func (c *tlsConn) release() {
+	c.ref.c = nil
 	c.halves = [2]half{}
 	c.ch, c.sh, c.history, c.issued, c.notes = nil, nil, nil, nil, nil
 }

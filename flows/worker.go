@@ -40,6 +40,15 @@ type flowEntry struct {
 	netFlow  gopacket.Flow // unique per flow, so a reused 4-tuple is a new reassembly connection
 	src, dst Endpoint
 	last     time.Time
+	syns     []savedSYN // before the first data: the SYNs seen
+}
+
+// savedSYN is a SYN kept until its flow carries data.
+type savedSYN struct {
+	lt      layers.LinkType
+	ci      gopacket.CaptureInfo
+	data    []byte
+	fromSrc bool // sent by the flow's first sender
 }
 
 func (e *flowEntry) addrs() (Endpoint, Endpoint) { return e.src, e.dst }
@@ -81,7 +90,7 @@ func newWorker(i int, t *Tracker) *worker {
 // New implements reassembly.StreamFactory: the stream is the connection
 // made for the packet being assembled.
 func (w *worker) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
-	return w.cur.conn
+	return w.cur.conn.ref
 }
 
 func (w *worker) run() {
@@ -136,11 +145,42 @@ func (w *worker) packet(it *item, data []byte) {
 		src, dst := endpointsOf(it.fe.src, it.fe.dst)
 		e = &flowEntry{fe: it.fe, src: src, dst: dst,
 			netFlow: gopacket.NewFlow(gopacket.EndpointType(1<<40+it.fe.gen), src.IP.AsSlice(), dst.IP.AsSlice())}
-		e.conn = newTLSConn(w, e, it.fe.id, ts)
 		w.flows[it.fe] = e
-		w.active[e] = struct{}{}
 	}
 	e.last = ts
+	if e.conn == nil {
+		// Until a segment carries data, a flow costs only its entry: the
+		// SYNs are kept (raw, a few dozen bytes) and replayed to
+		// reassembly with the first data, so that a SYN flood or a
+		// port scan allocates no connection state.
+		tcp := &w.dec.tcp
+		if len(tcp.Payload) == 0 {
+			// The first SYN of each direction, as reassembly would have
+			// anchored the direction on it.
+			fromSrc := uint16(tcp.SrcPort) == e.src.Port
+			if tcp.SYN && !slices.ContainsFunc(e.syns, func(s savedSYN) bool { return s.fromSrc == fromSrc }) {
+				e.syns = append(e.syns, savedSYN{lt: it.lt, ci: it.ci, data: slices.Clone(data), fromSrc: fromSrc})
+			}
+			return
+		}
+		e.conn = newTLSConn(w, e, it.fe.id, ts)
+		w.active[e] = struct{}{}
+		syns := e.syns
+		e.syns = nil
+		for _, sy := range syns {
+			if r, sv6 := w.dec.decode(sy.lt, sy.data); r == decodedTCP {
+				w.assemble(e, sy.ci, sv6)
+			}
+		}
+		if r, _ := w.dec.decode(it.lt, data); r != decodedTCP {
+			return
+		}
+	}
+	w.assemble(e, it.ci, v6)
+}
+
+// assemble hands the segment in w.dec to reassembly as part of e.
+func (w *worker) assemble(e *flowEntry, ci gopacket.CaptureInfo, v6 bool) {
 	// The network flow of this packet, with the entry's unique type.
 	nf := e.netFlow
 	var sport uint16
@@ -155,7 +195,7 @@ func (w *worker) packet(it *item, data []byte) {
 		nf = nf.Reverse()
 	}
 	w.cur = e
-	w.ctx.ci = it.ci
+	w.ctx.ci = ci
 	w.asm.AssembleWithContext(nf, &w.dec.tcp, &w.ctx)
 	w.cur = nil
 }
@@ -189,7 +229,8 @@ func (w *worker) tick(it *item) {
 	}
 	if it.slow {
 		for k, e := range w.flows {
-			if e.finished && w.now.Sub(e.last) > w.cfg.FinishedTimeout {
+			idle := w.now.Sub(e.last)
+			if (e.finished && idle > w.cfg.FinishedTimeout) || (e.conn == nil && !e.finished && idle > w.cfg.IdleTimeout) {
 				delete(w.flows, k)
 			}
 		}
