@@ -58,6 +58,9 @@ type Sessions struct {
 	evicted int // sessions ended early by the bound on sessions kept
 }
 
+// held is how many sessions (and merged keys' records) are held.
+func (s *Sessions) held() int { return len(s.all) }
+
 // Evicted is how many sessions ended early because too many were held.
 func (s *Sessions) Evicted() int { return s.evicted }
 

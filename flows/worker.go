@@ -317,6 +317,14 @@ func (m *merger) emit(mark uint64) {
 			if m.cfg.Emit != nil {
 				m.cfg.Emit(ev.conn)
 			}
+			if m.sessions.held() > m.cfg.MaxSessions+m.cfg.MaxSessions/8 {
+				// Over the bound between two sweeps: the oldest end now.
+				for _, s := range m.sessions.Expire(ev.conn.TS, 1<<62, m.cfg.MaxSessions) {
+					if m.cfg.EmitSession != nil {
+						m.cfg.EmitSession(s)
+					}
+				}
+			}
 		case ev.tick != nil && ev.slow && ev.seq != m.lastTick:
 			m.lastTick = ev.seq
 			for _, s := range m.sessions.Expire(*ev.tick, m.cfg.SessionTimeout, m.cfg.MaxSessions) {
