@@ -51,10 +51,10 @@ type Config struct {
 	// are dropped before reassembly and it keeps its id. Default 10m.
 	FinishedTimeout time.Duration
 	// MaxFlows bounds tracked flows; the oldest are evicted first.
-	// Default 200000.
+	// Default 100000.
 	MaxFlows int
 	// MaxSessions bounds the sessions kept; the oldest end first.
-	// Default 500000.
+	// Default 100000.
 	MaxSessions int
 	// MaxBufferedPages bounds the out-of-order segments reassembly keeps
 	// (pages of about 1900 bytes) per connection and in total. Past the
@@ -86,10 +86,10 @@ func (c *Config) defaults() {
 		c.FinishedTimeout = 10 * time.Minute
 	}
 	if c.MaxFlows <= 0 {
-		c.MaxFlows = 200000
+		c.MaxFlows = 100000
 	}
 	if c.MaxSessions <= 0 {
-		c.MaxSessions = 500000
+		c.MaxSessions = 100000
 	}
 	if c.MaxBufferedPagesPerConn <= 0 {
 		c.MaxBufferedPagesPerConn = 64

@@ -60,6 +60,7 @@ type tlsConn struct {
 	notes     []string
 	alert     string
 	helloSeen bool // a hello message was seen, parsed or not
+	closing   bool // a FIN or RST was seen
 	done      bool
 }
 
@@ -96,7 +97,6 @@ func Digest(b []byte) string {
 
 func newTLSConn(t *worker, e *flowEntry, id int, ts time.Time) *tlsConn {
 	c := &tlsConn{t: t, flow: e, id: id, first: ts, client: -1, server: -1}
-	c.ref = &streamRef{c}
 	c.halves[0].stream.Msgs.Max = t.cfg.MaxMessage
 	c.halves[1].stream.Msgs.Max = t.cfg.MaxMessage
 	return c
@@ -118,9 +118,12 @@ func (r *streamRef) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Ass
 }
 
 func (r *streamRef) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
-	if r.c != nil {
-		r.c.ReassemblyComplete(ac)
+	if c := r.c; c != nil && (c.closing || c.t.closing) {
+		c.ReassemblyComplete(ac)
 	}
+	// Reassembly lets go of a connection that was idle for a while, or
+	// ended; one still being read comes back with its next segment.
+	r.c = nil
 	return true
 }
 
@@ -142,6 +145,9 @@ func (c *tlsConn) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembl
 		// A stray ACK or RST must not anchor a direction that has not
 		// started: only a SYN or data does.
 		return false
+	}
+	if tcp.FIN || tcp.RST {
+		c.closing = true
 	}
 	if !*start && nextSeq == -1 && !tcp.SYN {
 		*start = true
@@ -593,7 +599,9 @@ func (c *tlsConn) abandon() {
 // release drops the buffers of a finished connection: reassembly keeps the
 // connection itself until it has been idle for a while.
 func (c *tlsConn) release() {
-	c.ref.c = nil
+	if c.ref != nil {
+		c.ref.c = nil
+	}
 	c.halves = [2]half{}
 	c.ch, c.sh, c.history, c.issued, c.notes = nil, nil, nil, nil, nil
 }

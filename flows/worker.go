@@ -24,6 +24,9 @@ type worker struct {
 	flows  map[*frontEntry]*flowEntry
 	active map[*flowEntry]struct{}
 	count  Counters
+	// closing is set at the end of input: reassembly's last flush ends
+	// every connection.
+	closing bool
 	now    time.Time
 	seq    uint64 // the item being handled: the order of verdicts
 	phase  uint8
@@ -31,6 +34,9 @@ type worker struct {
 	cur    *flowEntry
 	ctx    asmContext
 }
+
+// poolIdle is how long reassembly keeps a connection without packets.
+const poolIdle = 10 * time.Second
 
 // flowEntry is a worker's state for one TCP connection.
 type flowEntry struct {
@@ -90,7 +96,9 @@ func newWorker(i int, t *Tracker) *worker {
 // New implements reassembly.StreamFactory: the stream is the connection
 // made for the packet being assembled.
 func (w *worker) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
-	return w.cur.conn.ref
+	c := w.cur.conn
+	c.ref = &streamRef{c}
+	return c.ref
 }
 
 func (w *worker) run() {
@@ -221,7 +229,10 @@ func (w *worker) tick(it *item) {
 		w.now = it.now
 	}
 	w.phase = 1
-	w.asm.FlushWithOptions(reassembly.FlushOptions{T: w.now.Add(-w.cfg.GapTimeout), TC: w.now.Add(-w.cfg.IdleTimeout)})
+	// Reassembly lets go of connections idle for poolIdle: finished ones
+	// are not fed any more, and those still being read come back when
+	// their next segment does (streamRef.ReassemblyComplete keeps them).
+	w.asm.FlushWithOptions(reassembly.FlushOptions{T: w.now.Add(-w.cfg.GapTimeout), TC: w.now.Add(-poolIdle)})
 	for _, e := range w.sortedActive() {
 		if w.now.Sub(e.last) > w.cfg.IdleTimeout {
 			e.conn.finish()
@@ -265,6 +276,7 @@ func (w *worker) end(fe *frontEntry) {
 // close flushes everything at the end of the input.
 func (w *worker) close() {
 	w.phase = 3
+	w.closing = true
 	w.asm.FlushAll()
 	for _, e := range w.sortedActive() {
 		e.conn.finish()

@@ -22,7 +22,12 @@ import (
 	"github.com/tlsresume/tlsresume/flows"
 )
 
+// memoryLimit is the soft limit given to the Go runtime: past it the
+// garbage collector works harder rather than let the heap double.
+const memoryLimit = 192 << 20
+
 func main() {
+	debug.SetMemoryLimit(memoryLimit)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		// After the first signal, the next one ends the process at once.
