@@ -1,6 +1,7 @@
 package flows_test
 
 import (
+	"bytes"
 	"net"
 	"net/netip"
 	"os"
@@ -28,6 +29,9 @@ func knownBug(t *testing.T, bug string) {
 
 // Known bugs, reported with a failing test each.
 const (
+	bugResyncQuadratic = "locate, while resynchronising or midstream, runs indexRecordStart over the rest of the " +
+		"search buffer for every 0x16 byte it tries, and starts over on every chunk: quadratic in the bytes of " +
+		"one chunk, cubic over one-byte chunks (ooo-flood: 15 s before e7cfc0f, over 10 min after)"
 	bugSessionsBurst = "MaxSessions is enforced only at the slow tick (every 60 s of capture time): " +
 		"a burst of new sessions is held without bound until then"
 	bugFirstSegmentLost = "the loss of a direction's first data segment after its SYN is not a gap: " +
@@ -319,5 +323,35 @@ func TestMaxSessionsBurst(t *testing.T) {
 	if held > max+max/8 {
 		knownBug(t, bugSessionsBurst)
 		t.Errorf("%d sessions held after %d in %v of capture time, MaxSessions %d", held, n, ts.Sub(segStart), max)
+	}
+}
+
+// midstreamTime is how long a Tracker takes on one connection without
+// SYNs (so the start of TLS is searched for anywhere) whose client sends n
+// bytes of 0x16 in one segment: every byte is a handshake content type, and
+// none starts a plausible record header (the best of three runs).
+func midstreamTime(t *testing.T, n int) time.Duration {
+	segs := []segment{{data: bytes.Repeat([]byte{0x16}, n)}}
+	best := time.Duration(1 << 62)
+	for range 3 {
+		start := time.Now()
+		track(t, segs, flows.Config{})
+		best = min(best, time.Since(start))
+	}
+	return best
+}
+
+// TestLocateIsLinear: while a direction looks for the start of TLS, every
+// byte is searched a bounded number of times, so eight times the bytes take
+// about eight times as long, not sixty-four.
+func TestLocateIsLinear(t *testing.T) {
+	// The time of a Tracker on one byte is taken off both.
+	base := midstreamTime(t, 1)
+	small, large := midstreamTime(t, 1900)-base, midstreamTime(t, 15200)-base
+	ratio := float64(large) / float64(max(small, time.Millisecond))
+	t.Logf("1900 bytes %v, 15200 bytes %v (less %v each): ratio %.1f (to 1 ms at least)", small, large, base, ratio)
+	if ratio > 24 {
+		knownBug(t, bugResyncQuadratic)
+		t.Errorf("8x the bytes took %.1fx the time: quadratic", ratio)
 	}
 }

@@ -27,12 +27,12 @@ type worker struct {
 	// closing is set at the end of input: reassembly's last flush ends
 	// every connection.
 	closing bool
-	now    time.Time
-	seq    uint64 // the item being handled: the order of verdicts
-	phase  uint8
-	events []event
-	cur    *flowEntry
-	ctx    asmContext
+	now     time.Time
+	seq     uint64 // the item being handled: the order of verdicts
+	phase   uint8
+	events  []event
+	cur     *flowEntry
+	ctx     asmContext
 }
 
 // poolIdle is how long reassembly keeps a connection without packets.

@@ -81,13 +81,17 @@ if [[ -z $FILE ]]; then
 		((avail > SIZE * 11 / 10 + 100)) || die "$OUTDIR has $avail MB free, the capture needs about $SIZE MB"
 		GENERATED=("$FILE" "$TRUTH" "$FILE.partial" "$TRUTH.partial")
 		log "generating $FILE (about $SIZE MB, seed $SEED; load $(load))"
+		gen=("$TMP/tlsgen" --bench --size "$SIZE" --seed "$SEED" -o "$FILE.partial" --truth "$TRUTH.partial")
+		[[ -x /usr/bin/time ]] && gen=(/usr/bin/time -o "$TMP/tlsgen.rss" -f '%M' "${gen[@]}")
 		t0=$(date +%s%N)
-		"$TMP/tlsgen" --bench --size "$SIZE" --seed "$SEED" -o "$FILE.partial" --truth "$TRUTH.partial" 2>"$TMP/tlsgen.err" ||
-			die "tlsgen failed: $(cat "$TMP/tlsgen.err")"
+		"${gen[@]}" 2>"$TMP/tlsgen.err" || die "tlsgen failed: $(cat "$TMP/tlsgen.err")"
 		t1=$(date +%s%N)
 		mv "$FILE.partial" "$FILE"
 		mv "$TRUTH.partial" "$TRUTH"
-		GENLINE=$(awk -v s="$(((t1 - t0) / 1000000))" '{ sub(/^tlsgen: bench: /, "") } END { printf "generated in %.1f s: %s", s / 1000, $0 }' "$TMP/tlsgen.err")
+		peak=
+		[[ -s $TMP/tlsgen.rss ]] && peak=$(awk '{ printf ", peak %.0f MiB", $1 / 1024 }' "$TMP/tlsgen.rss")
+		GENLINE=$(awk -v s="$(((t1 - t0) / 1000000))" -v peak="$peak" -v l="$(load)" '{ sub(/^tlsgen: bench: /, "") }
+			END { printf "generated in %.1f s%s, load %s at the end: %s", s / 1000, peak, l, $0 }' "$TMP/tlsgen.err")
 	fi
 else
 	[[ -r $FILE ]] || die "cannot read $FILE"
