@@ -221,7 +221,10 @@ if [[ -n $TRUTH ]]; then
 	check "tlsresume vs the generator's truth ($TRUTH): tlsresume, truth" 1 "$GOT" "$WANT"
 fi
 if ((HAVE_TSHARK)); then
-	TS=$(awk -f "$ROOT/scripts/tshark-summary.awk" "$TMP/tshark.out" | awk '
+	# A line with handshake type 2 but no version is tshark reading application data as an SSLv2 CLIENT-MASTER-KEY
+	# (type 2 there), seen once in the nginx capture: it would replace the stream's ServerHello, so it is dropped.
+	TS=$(awk -F'\t' 'NR == 1 || !($7 ~ /(^|,)2(,|$)/ && $8 == "")' "$TMP/tshark.out" |
+		awk -f "$ROOT/scripts/tshark-summary.awk" | awk '
 		/^TLS connections with/ { gsub(/[;:]/, " "); n = $7; r = $9 }
 		/^  TLS1.3:/ { v13r = $4 }
 		/^  TLS1.2 resumed by session ID/ { gsub(/,/, ""); sid = $6; tk = $9 }
