@@ -105,15 +105,31 @@ func newTLSConn(t *worker, e *flowEntry, id int, ts time.Time) *tlsConn {
 // streamRef is what reassembly holds for a connection: reassembly keeps a
 // stream until it has been idle for a while, and through streamRef a
 // finished connection is freed at once.
-type streamRef struct{ c *tlsConn }
+type streamRef struct {
+	c *tlsConn
+	// flip is set when this reassembly connection's first packet came
+	// from the flow's second sender: a connection reassembly let go of
+	// (idle) and made anew sees its directions from its own first packet.
+	flip, set bool
+}
 
 func (r *streamRef) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, ac reassembly.AssemblerContext) bool {
-	return r.c != nil && r.c.Accept(tcp, ci, dir, nextSeq, start, ac)
+	if r.c == nil {
+		return false
+	}
+	if !r.set {
+		fromSrc := uint16(tcp.SrcPort) == r.c.flow.src.Port
+		r.flip, r.set = (dir == reassembly.TCPDirClientToServer) != fromSrc, true
+	}
+	if r.flip {
+		dir = dir.Reverse()
+	}
+	return r.c.Accept(tcp, ci, dir, nextSeq, start, ac)
 }
 
 func (r *streamRef) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.AssemblerContext) {
 	if r.c != nil {
-		r.c.ReassembledSG(sg, ac)
+		r.c.reassembled(sg, ac, r.flip)
 	}
 }
 
@@ -158,10 +174,19 @@ func (c *tlsConn) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembl
 
 // ReassembledSG implements reassembly.Stream.
 func (c *tlsConn) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.AssemblerContext) {
+	c.reassembled(sg, ac, false)
+}
+
+// reassembled takes reassembled bytes; flip says the reassembly
+// connection's directions are the flow's reversed.
+func (c *tlsConn) reassembled(sg reassembly.ScatterGather, ac reassembly.AssemblerContext, flip bool) {
 	if c.done {
 		return
 	}
 	dir, _, _, skip := sg.Info()
+	if flip {
+		dir = dir.Reverse()
+	}
 	n, _ := sg.Lengths()
 	if n == 0 {
 		return

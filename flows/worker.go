@@ -97,7 +97,7 @@ func newWorker(i int, t *Tracker) *worker {
 // made for the packet being assembled.
 func (w *worker) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
 	c := w.cur.conn
-	c.ref = &streamRef{c}
+	c.ref = &streamRef{c: c}
 	return c.ref
 }
 
