@@ -28,6 +28,7 @@ type half struct {
 	found   bool   // the start of TLS was located
 	resync  bool   // after a gap: look for any plausible record header
 	pre     []byte // bytes searched so far for the start, bounded by scanLimit
+	next    int    // where in pre the search goes on
 	scanned int
 	failed  bool // unreadable: gave up on this direction
 	gap     bool // bytes were lost in this direction
@@ -222,7 +223,7 @@ func (c *tlsConn) gap(d int) {
 		h.found = false
 		h.stream.Records.Reset()
 		h.stream.Msgs.Reset()
-		h.pre, h.scanned = h.pre[:0], 0
+		h.pre, h.scanned, h.next = h.pre[:0], 0, 0
 	}
 }
 
@@ -261,18 +262,28 @@ func (c *tlsConn) locate(d int, b []byte) []byte {
 	}
 	h.pre = append(h.pre, b...)
 	h.scanned += len(b)
-	from := 0
+	// Bytes before h.next were tried by an earlier call and cannot start
+	// TLS whatever follows; j caches the next plausible record header at or
+	// after from (len(h.pre): none), so that every byte is looked at a
+	// bounded number of times.
+	from, j := h.next, -1
 	for {
 		i := bytes.IndexByte(h.pre[from:], byte(tlsparse.RecordHandshake))
-		j := -1
 		if h.resync || h.mid {
 			// Any record type may be where the stream picks up again.
-			j = indexRecordStart(h.pre[from:])
-		}
-		if j >= 0 && (i < 0 || j < i) {
-			i = j
+			if j < from {
+				j = len(h.pre)
+				if r := indexRecordStart(h.pre[from:]); r >= 0 {
+					j = from + r
+				}
+			}
+			if j < len(h.pre) && (i < 0 || j < from+i) {
+				i = j - from
+			}
 		}
 		if i < 0 {
+			// A header may still start in the last four bytes.
+			h.next = max(from, len(h.pre)-tlsparse.RecordHeaderLen+1)
 			break
 		}
 		k := from + i
@@ -286,11 +297,12 @@ func (c *tlsConn) locate(d int, b []byte) []byte {
 				c.note("midstream")
 			}
 			out := h.pre[k:]
-			h.pre = nil
+			h.pre, h.next = nil, 0
 			return out
 		}
 		if len(h.pre)-k < 6 {
 			// Maybe a header cut by the segment boundary: wait for more.
+			h.next = k
 			break
 		}
 		from = k + 1
