@@ -155,15 +155,26 @@ type CipherSuite uint16
 
 // String returns the IANA name where crypto/tls knows it, else 0xNNNN.
 func (c CipherSuite) String() string {
-	if s, ok := extraCipherNames[c]; ok {
+	if s, ok := cipherNames[c]; ok {
 		return s
 	}
-	s := tls.CipherSuiteName(uint16(c))
-	if len(s) == 6 && s[0] == '0' && s[1] == 'x' {
-		return fmt.Sprintf("0x%04x", uint16(c))
-	}
-	return s
+	return fmt.Sprintf("0x%04x", uint16(c))
 }
+
+// cipherNames are the names crypto/tls knows (tls.CipherSuiteName builds
+// its lists on every call) and the extra ones.
+var cipherNames = func() map[CipherSuite]string {
+	m := map[CipherSuite]string{}
+	for _, list := range [][]*tls.CipherSuite{tls.CipherSuites(), tls.InsecureCipherSuites()} {
+		for _, cs := range list {
+			m[CipherSuite(cs.ID)] = cs.Name
+		}
+	}
+	for id, name := range extraCipherNames {
+		m[id] = name
+	}
+	return m
+}()
 
 // extraCipherNames names common suites that crypto/tls does not implement.
 var extraCipherNames = map[CipherSuite]string{
