@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -244,5 +245,56 @@ func TestTruthWriterEmpty(t *testing.T) {
 	conns, err := ReadTruth(&buf)
 	if err != nil || len(conns) != 0 {
 		t.Errorf("%v, %v", conns, err)
+	}
+}
+
+func TestResponse(t *testing.T) {
+	for _, n := range []int{0, 10, 66, 67, 68, 100, 3000, 16<<10 + 80, 1 << 20} {
+		r := string(response(n))
+		head, body, ok := strings.Cut(r, "\r\n\r\n")
+		if !ok {
+			t.Fatalf("%d: no header end in %q", n, r)
+		}
+		if n >= len(head)+4 && len(r) != n {
+			t.Errorf("%d: %d bytes", n, len(r))
+		}
+		if want := "Content-Length: " + strconv.Itoa(len(body)); !strings.Contains(head, want) {
+			t.Errorf("%d: header %q, want %q", n, head, want)
+		}
+		if filler := "The quick brown fox jumps over the lazy dog. "; !strings.HasPrefix(strings.Repeat(filler, len(body)/len(filler)+1), body) {
+			t.Errorf("%d: body is not the filler", n)
+		}
+	}
+}
+
+// What a Stream keeps does not grow with the capture: every session cache is dropped at the
+// end of its job, the kept responses are bounded, and client addresses are few.
+func TestBenchMemory(t *testing.T) {
+	opt := Options{Seed: 3}
+	var w countWriter
+	g, err := newGen(&w, "bench", BenchServers(), opt, func(Conn) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	caches := 0
+	i := 0
+	for st := range BenchSteps(10e6, opt) {
+		if err := g.step(i, &st); err != nil {
+			t.Fatal(err)
+		}
+		i++
+		caches = max(caches, len(g.caches))
+	}
+	if _, err := g.close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.caches) != 0 || caches > benchLanes {
+		t.Errorf("%d session caches left, %d at most at once", len(g.caches), caches)
+	}
+	if g.kept > maxKeptResponses || len(g.ports) > 2*benchLanes {
+		t.Errorf("%d bytes of responses kept, %d client addresses", g.kept, len(g.ports))
+	}
+	if len(g.out.h) != 0 {
+		t.Errorf("%d packets left in the queue", len(g.out.h))
 	}
 }

@@ -193,7 +193,8 @@ type gen struct {
 	servers   map[string]*serverState
 	caches    map[string]*sessionCache
 	ports     map[netip.Addr]uint16
-	responses map[int][]byte // by size: response bodies are made once
+	responses map[int][]byte // by size: responses are made once
+	kept      int            // bytes in responses
 	truthFn   func(Conn) error
 	cw        *countingWriter
 	conns     int // TLS connections so far
@@ -590,15 +591,19 @@ func (r *connRec) final() Conn {
 	return c
 }
 
-// response returns the response of n bytes, made once per size (a bounded number of sizes is
-// kept). The stacks only read it.
+// maxKeptResponses bounds the bytes of the responses a run keeps for reuse.
+const maxKeptResponses = 16 << 20
+
+// response returns the response of n bytes, made once per size while the kept responses take
+// less than maxKeptResponses bytes, else made anew. The stacks only read it.
 func (g *gen) response(n int) []byte {
 	if r, ok := g.responses[n]; ok {
 		return r
 	}
 	r := response(n)
-	if len(g.responses) < 64 {
+	if g.kept+len(r) <= maxKeptResponses {
 		g.responses[n] = r
+		g.kept += len(r)
 	}
 	return r
 }
@@ -618,12 +623,17 @@ func response(n int) []byte {
 	for body > 0 && len(head(body))+body > n {
 		body--
 	}
-	var b strings.Builder
-	b.WriteString(head(body))
-	for b.Len() < len(head(body))+body {
-		b.WriteString(filler)
+	h := head(body)
+	b := make([]byte, len(h)+body)
+	copy(b, h)
+	// The filler repeated: copy what is there already, doubling each time.
+	if body > 0 {
+		done := len(h) + copy(b[len(h):], filler)
+		for done < len(b) {
+			done += copy(b[done:], b[len(h):done])
+		}
 	}
-	return []byte(b.String()[:len(head(body))+body])
+	return b
 }
 
 // plainConn is a non-TLS TCP connection with an HTTP-like exchange.
