@@ -108,6 +108,7 @@ func newTLSConn(t *worker, e *flowEntry, id int, ts time.Time) *tlsConn {
 // finished connection is freed at once.
 type streamRef struct {
 	c *tlsConn
+	w *worker
 	// flip is set when this reassembly connection's first packet came
 	// from the flow's second sender: a connection reassembly let go of
 	// (idle) and made anew sees its directions from its own first packet.
@@ -141,6 +142,7 @@ func (r *streamRef) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
 	// Reassembly lets go of a connection that was idle for a while, or
 	// ended; one still being read comes back with its next segment.
 	r.c = nil
+	r.w.open--
 	return true
 }
 

@@ -27,6 +27,7 @@ type worker struct {
 	// closing is set at the end of input: reassembly's last flush ends
 	// every connection.
 	closing bool
+	open    int // connections reassembly holds
 	now     time.Time
 	seq     uint64 // the item being handled: the order of verdicts
 	phase   uint8
@@ -97,8 +98,24 @@ func newWorker(i int, t *Tracker) *worker {
 // made for the packet being assembled.
 func (w *worker) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
 	c := w.cur.conn
-	c.ref = &streamRef{c: c}
+	c.ref = &streamRef{c: c, w: w}
+	w.open++
 	return c.ref
+}
+
+// maxOpen bounds the connections a worker's reassembly holds. Past it,
+// reassembly lets go of every connection that waits for nothing (no
+// segment queued out of order); those still being read come back with
+// their next segment. Without it a burst of connections faster than
+// poolIdle would hold them all.
+const maxOpen = 16384
+
+// trim lets reassembly go of idle connections when it holds too many.
+func (w *worker) trim() {
+	if w.open <= maxOpen {
+		return
+	}
+	w.asm.FlushWithOptions(reassembly.FlushOptions{T: w.now.Add(-w.cfg.GapTimeout), TC: w.now})
 }
 
 func (w *worker) run() {
@@ -119,6 +136,7 @@ func (w *worker) run() {
 				final = true
 			}
 		}
+		w.trim()
 		w.out <- result{worker: w.idx, events: w.events, mark: b.mark, final: final}
 		w.events = nil
 		select {
