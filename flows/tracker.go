@@ -326,8 +326,11 @@ func (t *Tracker) tcp(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, 
 
 // end tells the worker of e that its flow is over (evicted or replaced).
 func (t *Tracker) end(e *frontEntry) {
-	if e.sent && !e.finished {
+	if e.sent {
+		// The worker forgets its entry too (and finishes the connection
+		// if it was still being read).
 		t.dispatch(e.worker, item{kind: itemEnd, seq: t.seq, fe: e}, nil)
+		e.sent = false
 	}
 	e.finished = true
 }
