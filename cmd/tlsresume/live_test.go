@@ -211,10 +211,10 @@ func TestLiveLoopback(t *testing.T) {
 	}
 }
 
-// TestLiveSIGINT runs the built command and stops it with SIGINT: it ends
-// with the sessions and the summary, and exits 0.
-func TestLiveSIGINT(t *testing.T) {
-	needLive(t)
+// liveSetup builds the command and opens a listener on 127.0.0.1 for the
+// traffic to capture.
+func liveSetup(t *testing.T) (string, net.Listener) {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "tlsresume")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -223,6 +223,14 @@ func TestLiveSIGINT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return bin, ln
+}
+
+// TestLiveSIGINT runs the built command and stops it with SIGINT: it ends
+// with the sessions and the summary, and exits 0.
+func TestLiveSIGINT(t *testing.T) {
+	needLive(t)
+	bin, ln := liveSetup(t)
 	defer ln.Close()
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	var out, errb syncBuffer

@@ -43,14 +43,7 @@ func TestLiveSoak(t *testing.T) {
 		t.Fatal("TLSRESUME_SOAK: run at least 100 seconds, so that flows time out")
 	}
 	needLive(t)
-	bin := filepath.Join(t.TempDir(), "tlsresume")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin, ln := liveSetup(t)
 	defer ln.Close()
 	serveTLS(t, ln, func(tc *tls.Conn) {
 		buf := make([]byte, 4)
