@@ -54,7 +54,7 @@ type Config struct {
 	// Default 100000.
 	MaxFlows int
 	// MaxSessions bounds the sessions kept; the oldest end first.
-	// Default 100000.
+	// Default 50000.
 	MaxSessions int
 	// MaxBufferedPages bounds the out-of-order segments reassembly keeps
 	// (pages of about 1900 bytes) per connection and in total. Past the
@@ -89,7 +89,7 @@ func (c *Config) defaults() {
 		c.MaxFlows = 100000
 	}
 	if c.MaxSessions <= 0 {
-		c.MaxSessions = 100000
+		c.MaxSessions = 50000
 	}
 	if c.MaxBufferedPagesPerConn <= 0 {
 		c.MaxBufferedPagesPerConn = 64

@@ -79,6 +79,8 @@ type options struct {
 	format         string
 	sessionTimeout time.Duration
 	flowTimeout    time.Duration
+	maxFlows       int
+	maxSessions    int
 	workers        int
 	version        bool
 	help           bool
@@ -99,6 +101,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&o.format, "format", "ndjson", "output `FORMAT`: ndjson or text")
 	fs.DurationVar(&o.sessionTimeout, "session-timeout", time.Hour, "end a session unused for `DURATION` (or its ticket lifetime hint, when longer)")
 	fs.DurationVar(&o.flowTimeout, "flow-timeout", 10*time.Minute, "forget a connection whose handshake was read after `DURATION` without packets")
+	fs.IntVar(&o.maxFlows, "max-flows", 100000, "track at most `N` TCP connections (the oldest are evicted first)")
+	fs.IntVar(&o.maxSessions, "max-sessions", 50000, "hold at most `N` sessions (the oldest end first)")
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "reassemble and read handshakes in `N` goroutines (the output does not depend on N)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVarP(&o.help, "help", "h", false, "print this help and exit")
@@ -145,7 +149,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	out := newOutput(stdout, o.format)
 	out.flushEach = live
 	sessions := flows.NewSessions()
-	tr := flows.NewTracker(flows.Config{Emit: out.conn, EmitSession: out.session, SessionTimeout: o.sessionTimeout, FinishedTimeout: o.flowTimeout, Workers: o.workers}, sessions)
+	tr := flows.NewTracker(flows.Config{Emit: out.conn, EmitSession: out.session, SessionTimeout: o.sessionTimeout, FinishedTimeout: o.flowTimeout, MaxFlows: o.maxFlows, MaxSessions: o.maxSessions, Workers: o.workers}, sessions)
 	var readErr error
 	if live {
 		readErr = readLive(ctx, src, tr, &o)
@@ -194,6 +198,8 @@ func (o *options) check() string {
 		return "give -r FILE or -i IFACE, not both"
 	case o.iface == "" && len(o.files) == 0:
 		return "no input: give -r FILE or -i IFACE"
+	case o.maxFlows < 1 || o.maxSessions < 1:
+		return "--max-flows and --max-sessions want a positive number"
 	case o.count < 0:
 		return fmt.Sprintf("-c %d: want a positive count", o.count)
 	case o.snaplen < 0:
