@@ -86,7 +86,6 @@ type observation struct {
 	selectedPSK  int // -1 when none
 	abbreviated  bool
 	offersTLS13  bool
-	doneTS       time.Time
 }
 
 // observation turns what the connection saw into a Conn whose
