@@ -37,7 +37,7 @@ type half struct {
 }
 
 // tlsConn is the state of one TCP connection while its handshake is read.
-// It implements reassembly.Stream.
+// Reassembly reaches it through a streamRef.
 type tlsConn struct {
 	t     *worker
 	ref   *streamRef
@@ -126,7 +126,7 @@ func (r *streamRef) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassem
 	if r.flip {
 		dir = dir.Reverse()
 	}
-	return r.c.Accept(tcp, ci, dir, nextSeq, start, ac)
+	return r.c.accept(tcp, dir, nextSeq, start)
 }
 
 func (r *streamRef) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.AssemblerContext) {
@@ -137,7 +137,7 @@ func (r *streamRef) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Ass
 
 func (r *streamRef) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
 	if c := r.c; c != nil && (c.closing || c.t.closing) {
-		c.ReassemblyComplete(ac)
+		c.finish()
 	}
 	// Reassembly lets go of a connection that was idle for a while, or
 	// ended; one still being read comes back with its next segment.
@@ -153,10 +153,10 @@ func dirIndex(d reassembly.TCPFlowDirection) int {
 	return 0
 }
 
-// Accept implements reassembly.Stream. A direction whose SYN was not
-// captured starts at its first segment, and is read from the first
+// accept is reassembly's Accept, through streamRef. A direction whose SYN
+// was not captured starts at its first segment, and is read from the first
 // plausible record header on.
-func (c *tlsConn) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, ac reassembly.AssemblerContext) bool {
+func (c *tlsConn) accept(tcp *layers.TCP, dir reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool) bool {
 	if c.done {
 		return false
 	}
@@ -173,11 +173,6 @@ func (c *tlsConn) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembl
 		c.halves[dirIndex(dir)].mid = true
 	}
 	return true
-}
-
-// ReassembledSG implements reassembly.Stream.
-func (c *tlsConn) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.AssemblerContext) {
-	c.reassembled(sg, ac, false)
 }
 
 // reassembled takes reassembled bytes; flip says the reassembly
@@ -203,12 +198,6 @@ func (c *tlsConn) reassembled(sg reassembly.ScatterGather, ac reassembly.Assembl
 	}
 	h.sawData = true
 	c.data(d, sg.Fetch(n), ac.GetCaptureInfo().Timestamp)
-}
-
-// ReassemblyComplete implements reassembly.Stream.
-func (c *tlsConn) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
-	c.finish()
-	return true
 }
 
 // gap records lost bytes in direction d: the stream loses its record
