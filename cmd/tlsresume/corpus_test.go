@@ -216,30 +216,8 @@ func corpusCaptures(t *testing.T) []string {
 	return out
 }
 
-type corpusEndpoint struct {
-	IP   string `json:"ip"`
-	Port int    `json:"port"`
-}
-
-func (e corpusEndpoint) String() string {
-	return netip.AddrPortFrom(netip.MustParseAddr(e.IP), uint16(e.Port)).String()
-}
-
-type corpusConn struct {
-	Type       string         `json:"type"`
-	ID         int            `json:"id"`
-	Client     corpusEndpoint `json:"client"`
-	Server     corpusEndpoint `json:"server"`
-	Version    string         `json:"version"`
-	Handshake  string         `json:"handshake"`
-	Resumption *string        `json:"resumption"`
-	Offered    []string       `json:"offered"`
-	Rejected   bool           `json:"rejected"`
-	Session    *string        `json:"session"`
-	Resumes    *int           `json:"resumes"`
-	History    string         `json:"history"`
-	Notes      []string       `json:"notes"`
-}
+// corpusConn is a conn event as the corpus test reads it.
+type corpusConn = event
 
 func (c *corpusConn) verdict() string {
 	if c.Resumption != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -41,6 +42,7 @@ type event struct {
 	Rejected   bool     `json:"rejected"`
 	Session    *string  `json:"session"`
 	Resumes    *int     `json:"resumes"`
+	History    string   `json:"history"`
 	Notes      []string `json:"notes"`
 }
 
@@ -56,6 +58,11 @@ type summaryEvent struct {
 type endpoint struct {
 	IP   string `json:"ip"`
 	Port int    `json:"port"`
+}
+
+// String is ip:port, with brackets for IPv6.
+func (e endpoint) String() string {
+	return netip.AddrPortFrom(netip.MustParseAddr(e.IP), uint16(e.Port)).String()
 }
 
 // parseEvents parses NDJSON and checks its shape: every line an object
