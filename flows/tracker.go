@@ -138,7 +138,6 @@ func (t *Tracker) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 	if ci.Timestamp.After(t.now) {
 		t.now = ci.Timestamp
 	}
-	t.noteFinished()
 	h, ok := fastHeader(lt, data)
 	if !ok {
 		h, ok = t.slowHeader(lt, data)
@@ -457,6 +456,9 @@ func (t *Tracker) dispatch(i int, it item, data []byte) {
 // sync hands every worker its batch, with how far the input has got.
 func (t *Tracker) sync() {
 	t.since = 0
+	// Between hand-offs is often enough to learn which flows finished:
+	// until then their packets are dropped by the workers instead.
+	t.noteFinished()
 	for i, w := range t.workers {
 		b := t.pending[i]
 		b.mark = t.seq
