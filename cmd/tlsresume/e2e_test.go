@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -110,15 +111,13 @@ func parseEvents(t testing.TB, out string) (conns []event, sum summaryEvent) {
 }
 
 // goldenCaptures are the committed captures with golden output: every
-// capture under testdata/pcaps except the corpus, which has its own test.
+// capture under testdata/pcaps, the corpus included (its verdicts are also
+// checked against the truth by TestCorpus; the golden files pin the bytes).
 func goldenCaptures(t *testing.T) []string {
 	var out []string
 	err := filepath.WalkDir(pcapDir, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
-		}
-		if d.IsDir() && d.Name() == "corpus" {
-			return filepath.SkipDir
 		}
 		if ext := filepath.Ext(p); ext == ".pcap" || ext == ".pcapng" || ext == ".gz" {
 			out = append(out, p)
@@ -144,17 +143,29 @@ func TestGolden(t *testing.T) {
 		name := strings.ReplaceAll(rel, string(filepath.Separator), "__")
 		t.Run(name, func(t *testing.T) {
 			out, errs, code := runTool(t, "-r", p)
-			if code != 0 {
-				t.Fatalf("exit %d, stderr:\n%s", code, errs)
+			if code == 0 {
+				parseEvents(t, out)
 			}
-			parseEvents(t, out)
+			// A capture that fails (truncated, not a capture) keeps its exit
+			// code and stderr beside its output.
+			diag := ""
+			if code != 0 || errs != "" {
+				diag = fmt.Sprintf("exit %d\n%s", code, errs)
+			}
 			golden := filepath.Join(goldenDir, name+".ndjson")
+			goldenErr := filepath.Join(goldenDir, name+".stderr")
 			if *update {
 				if err := os.MkdirAll(goldenDir, 0o755); err != nil {
 					t.Fatal(err)
 				}
 				if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
 					t.Fatal(err)
+				}
+				os.Remove(goldenErr)
+				if diag != "" {
+					if err := os.WriteFile(goldenErr, []byte(diag), 0o644); err != nil {
+						t.Fatal(err)
+					}
 				}
 				return
 			}
@@ -164,6 +175,13 @@ func TestGolden(t *testing.T) {
 			}
 			if out != string(want) {
 				t.Errorf("output differs from testdata/golden/%s.ndjson; diff with:\n  go run ./cmd/tlsresume -r testdata/pcaps/%s | diff testdata/golden/%s.ndjson -", name, rel, name)
+			}
+			wantErr, err := os.ReadFile(goldenErr)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			if diag != string(wantErr) {
+				t.Errorf("exit code or stderr differs from testdata/golden/%s.stderr:\ngot:\n%s\nwant:\n%s", name, diag, wantErr)
 			}
 		})
 	}
