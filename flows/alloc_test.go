@@ -7,6 +7,8 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/tlsresume/tlsresume/verdict"
 )
 
 // segment builds an Ethernet/IPv4/TCP packet.
@@ -42,7 +44,7 @@ func segment(t testing.TB, sport, dport uint16, seq uint32, flags string, payloa
 // TestFinishedFlowAllocs pins the per-packet cost of a connection whose
 // verdict is known: the front drops its packets without allocating.
 func TestFinishedFlowAllocs(t *testing.T) {
-	tr := NewTracker(Config{}, NewSessions())
+	tr := NewTracker(Config{}, nopSink{})
 	defer tr.Close()
 	ts := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	pkt := func(b []byte) {
@@ -62,7 +64,7 @@ func TestFinishedFlowAllocs(t *testing.T) {
 	tr.Sync()
 	// Wait until the worker has told the front.
 	deadline := time.Now().Add(5 * time.Second)
-	key := makeKey([16]byte{10: 0xff, 11: 0xff, 12: 192, 14: 2, 15: 1}, [16]byte{10: 0xff, 11: 0xff, 12: 192, 14: 2, 15: 2}, 40000, 443)
+	key := makeKey(protoTCP, [16]byte{10: 0xff, 11: 0xff, 12: 192, 14: 2, 15: 1}, [16]byte{10: 0xff, 11: 0xff, 12: 192, 14: 2, 15: 2}, 40000, 443)
 	for {
 		tr.noteFinished()
 		if e := tr.flows[key]; e != nil && e.finished {
@@ -90,11 +92,11 @@ func TestFinishedFlowAllocs(t *testing.T) {
 // BenchmarkFinishedFlow is the per-packet cost of the common case: a packet
 // of a connection whose handshake has been read.
 func BenchmarkFinishedFlow(b *testing.B) {
-	tr := NewTracker(Config{}, NewSessions())
+	tr := NewTracker(Config{}, nopSink{})
 	defer tr.Close()
 	ts := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	data := segment(b, 40000, 443, 1, "A", make([]byte, 1400))
-	key := makeKey([16]byte{10: 0xff, 11: 0xff, 12: 192, 14: 2, 15: 1}, [16]byte{10: 0xff, 11: 0xff, 12: 192, 14: 2, 15: 2}, 40000, 443)
+	key := makeKey(protoTCP, [16]byte{10: 0xff, 11: 0xff, 12: 192, 14: 2, 15: 1}, [16]byte{10: 0xff, 11: 0xff, 12: 192, 14: 2, 15: 2}, 40000, 443)
 	tr.flows[key] = &frontEntry{id: 1, finished: true}
 	ci := gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(data), Length: len(data)}
 	b.ReportAllocs()
@@ -103,3 +105,9 @@ func BenchmarkFinishedFlow(b *testing.B) {
 		tr.Packet(data, ci, layers.LinkTypeEthernet)
 	}
 }
+
+// nopSink takes observations and drops them.
+type nopSink struct{}
+
+func (nopSink) Observed(*verdict.Observation) {}
+func (nopSink) Tick(time.Time)                {}

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/tlsresume/tlsresume/flows"
+	"github.com/tlsresume/tlsresume/sessions"
+	"github.com/tlsresume/tlsresume/verdict"
 	"github.com/tlsresume/tlsresume/internal/tlsgen"
 )
 
@@ -182,8 +184,8 @@ func FuzzTrackerSegments(f *testing.F) {
 			}
 			return
 		}
-		if len(got) == 1 && got[0].Handshake == flows.Resumed {
-			if refCount.Oversized+refCount.MalformedRecord > 0 && (len(ref) == 0 || ref[0].Handshake != flows.Resumed) {
+		if len(got) == 1 && got[0].Handshake == verdict.Resumed {
+			if refCount.Oversized+refCount.MalformedRecord > 0 && (len(ref) == 0 || ref[0].Handshake != verdict.Resumed) {
 				// A limitation, not a bug: the intact stream stops reading a
 				// direction at a malformed or oversized record, while a loss
 				// makes the lossy copy resynchronise at the next plausible
@@ -191,9 +193,9 @@ func FuzzTrackerSegments(f *testing.F) {
 				// intact copy never reaches.
 				return
 			}
-			if len(ref) == 0 || ref[0].Handshake != flows.Resumed || *ref[0].Resumption != *got[0].Resumption {
+			if len(ref) == 0 || ref[0].Handshake != verdict.Resumed || ref[0].Resumption != got[0].Resumption {
 				t.Fatalf("a lossy copy says resumed by %s (history %q, notes %v); the intact stream says %s",
-					*got[0].Resumption, got[0].History, got[0].Notes, describe(ref))
+					got[0].Resumption, got[0].History, got[0].Notes, describe(ref))
 			}
 		}
 	})
@@ -209,29 +211,23 @@ func genScenario(tb testing.TB, name string) []byte {
 	return buf.Bytes()
 }
 
-func describe(cs []*flows.Conn) string {
+func describe(cs []*sessions.Conn) string {
 	if len(cs) == 0 {
 		return "nothing"
 	}
 	c := cs[0]
-	s := c.Handshake
-	if c.Resumption != nil {
-		s += " by " + *c.Resumption
+	s := c.Handshake.String()
+	if c.Resumption != verdict.NoMethod {
+		s += " by " + c.Resumption.String()
 	}
 	return s + " (history " + c.History + ")"
 }
 
 // diffConn compares what segmentation must not change.
-func diffConn(a, b *flows.Conn) string {
-	str := func(p *string) string {
-		if p == nil {
-			return "null"
-		}
-		return *p
-	}
+func diffConn(a, b *sessions.Conn) string {
 	switch {
-	case a.Handshake != b.Handshake || str(a.Resumption) != str(b.Resumption):
-		return "handshake " + a.Handshake + "/" + str(a.Resumption) + " vs " + b.Handshake + "/" + str(b.Resumption)
+	case a.Handshake != b.Handshake || a.Resumption != b.Resumption:
+		return "handshake " + a.Handshake.String() + "/" + a.Resumption.String() + " vs " + b.Handshake.String() + "/" + b.Resumption.String()
 	case a.Version != b.Version || a.Cipher != b.Cipher:
 		return "version " + a.Version + " " + a.Cipher + " vs " + b.Version + " " + b.Cipher
 	case a.SNI != b.SNI || !slices.Equal(a.ALPN, b.ALPN):
@@ -248,14 +244,14 @@ func diffConn(a, b *flows.Conn) string {
 	return ""
 }
 
-func joinNotes(n []string) string {
+func joinNotes(n []verdict.Note) string {
 	var b bytes.Buffer
 	b.WriteByte('[')
 	for i, s := range n {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(s)
+		b.WriteString(string(s))
 	}
 	b.WriteByte(']')
 	return b.String()

@@ -16,6 +16,8 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/tlsresume/tlsresume/flows"
+	"github.com/tlsresume/tlsresume/sessions"
+	"github.com/tlsresume/tlsresume/verdict"
 )
 
 // knownBug skips the rest of a test that fails because of a reported bug,
@@ -49,7 +51,7 @@ const (
 func TestUnreadableClientDirection(t *testing.T) {
 	fl := flightsFromPcap(t, filepath.Join("..", "testdata", "pcaps", "openssl", "tls13-psk.pcap"), 8)[1]
 	ref, _ := track(t, inOrder(fl, 1460), flows.Config{})
-	if len(ref) != 1 || ref[0].Handshake != flows.Resumed {
+	if len(ref) != 1 || ref[0].Handshake != verdict.Resumed {
 		t.Fatalf("intact: %s", describe(ref))
 	}
 	// 16 MB ClientHello announced in a handshake record of 4 bytes.
@@ -68,7 +70,7 @@ func TestUnreadableClientDirection(t *testing.T) {
 			bad := slices.Clone(fl)
 			bad[0] = flight{server: false, data: tc.client(fl[0].data)}
 			got, count := track(t, inOrder(bad, 1460), flows.Config{})
-			if len(got) != 1 || got[0].Handshake != flows.Resumed || *got[0].Resumption != flows.ByPSK {
+			if len(got) != 1 || got[0].Handshake != verdict.Resumed || got[0].Resumption != verdict.ByPSK {
 				knownBug(t, bugAbandonedUnreadable)
 				t.Errorf("got %s, the server's ServerHello selects a PSK (counters %+v)", describe(got), count)
 			}
@@ -104,7 +106,7 @@ func liveHeap() uint64 {
 func feedConns(t *testing.T, n int, segs func(i int) []segment) (perConn float64, count flows.Counters) {
 	t.Helper()
 	var m marker
-	tr := flows.NewTracker(flows.Config{Emit: m.emit(nil)}, flows.NewSessions())
+	tr := flows.NewTracker(flows.Config{}, sessions.New(sessions.Config{EmitConn: m.emit(nil)}))
 	z := newPacketizer()
 	before := liveHeap()
 	ts := segStart
@@ -134,8 +136,8 @@ type marker struct{ seen atomic.Bool }
 var markerIP = netip.AddrFrom4([4]byte{11, 0, 0, 1})
 
 // emit wraps an Emit function to notice the marker's verdict.
-func (m *marker) emit(next func(*flows.Conn)) func(*flows.Conn) {
-	return func(c *flows.Conn) {
+func (m *marker) emit(next func(*sessions.Conn)) func(*sessions.Conn) {
+	return func(c *sessions.Conn) {
 		if c.Client.IP == markerIP {
 			m.seen.Store(true)
 		}
@@ -253,7 +255,7 @@ func TestLostFirstSegmentIsAGap(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("%d verdicts", len(got))
 	}
-	if got[0].Handshake == flows.Resumed {
+	if got[0].Handshake == verdict.Resumed {
 		t.Errorf("resumed without the ServerHello")
 	}
 	if !slices.Contains(got[0].Notes, "gap") || count.StreamGap != 1 {
@@ -296,9 +298,8 @@ func TestMaxSessionsBurst(t *testing.T) {
 	const n, max = 3000, 500
 	var m marker
 	var ended atomic.Int64
-	sessions := flows.NewSessions()
-	tr := flows.NewTracker(flows.Config{Emit: m.emit(nil), EmitSession: func(*flows.Session) { ended.Add(1) },
-		MaxSessions: max}, sessions)
+	ss := sessions.New(sessions.Config{EmitConn: m.emit(nil), EmitSession: func(*sessions.Session) { ended.Add(1) }, Max: max})
+	tr := flows.NewTracker(flows.Config{}, ss)
 	z := newPacketizer()
 	ts := segStart
 	feed := func(ip net.IP, port layers.TCPPort, segs []segment) {
@@ -316,8 +317,8 @@ func TestMaxSessionsBurst(t *testing.T) {
 	// no offer) made none.
 	held := n - int(ended.Load())
 	tr.Close()
-	if sessions.Len() != n {
-		t.Fatalf("%d sessions, want one per connection (%d)", sessions.Len(), n)
+	if ss.Len() != n {
+		t.Fatalf("%d sessions, want one per connection (%d)", ss.Len(), n)
 	}
 	// An eighth of slack lets the bound be enforced in amortised steps.
 	if held > max+max/8 {

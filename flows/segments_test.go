@@ -14,6 +14,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/tlsresume/tlsresume/flows"
+	"github.com/tlsresume/tlsresume/sessions"
 )
 
 // This file holds the helpers of the synthetic-segment tests: a TCP
@@ -232,11 +233,10 @@ func (z *packetizer) packetFor(tb testing.TB, clientIP net.IP, clientPort layers
 
 // track feeds segments to a new Tracker, one millisecond apart, closes it
 // and returns the verdicts and the counters.
-func track(tb testing.TB, segs []segment, cfg flows.Config) ([]*flows.Conn, flows.Counters) {
+func track(tb testing.TB, segs []segment, cfg flows.Config) ([]*sessions.Conn, flows.Counters) {
 	tb.Helper()
-	var out []*flows.Conn
-	cfg.Emit = func(c *flows.Conn) { out = append(out, c) }
-	tr := flows.NewTracker(cfg, flows.NewSessions())
+	var out []*sessions.Conn
+	tr := flows.NewTracker(cfg, sessions.New(sessions.Config{EmitConn: func(c *sessions.Conn) { out = append(out, c) }}))
 	z := newPacketizer()
 	for i, s := range segs {
 		data := z.packet(tb, s)

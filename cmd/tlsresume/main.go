@@ -20,6 +20,7 @@ import (
 
 	"github.com/tlsresume/tlsresume/capture"
 	"github.com/tlsresume/tlsresume/flows"
+	"github.com/tlsresume/tlsresume/sessions"
 )
 
 // memoryLimit is the soft limit given to the Go runtime: past it the
@@ -148,8 +149,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 	out := newOutput(stdout, o.format)
 	out.flushEach = live
-	sessions := flows.NewSessions()
-	tr := flows.NewTracker(flows.Config{Emit: out.conn, EmitSession: out.session, SessionTimeout: o.sessionTimeout, FinishedTimeout: o.flowTimeout, MaxFlows: o.maxFlows, MaxSessions: o.maxSessions, Workers: o.workers}, sessions)
+	ss := sessions.New(sessions.Config{EmitConn: out.conn, EmitSession: out.session, Timeout: o.sessionTimeout, Max: o.maxSessions})
+	tr := flows.NewTracker(flows.Config{SessionTimeout: o.sessionTimeout, FinishedTimeout: o.flowTimeout, MaxFlows: o.maxFlows, Workers: o.workers}, ss)
 	var readErr error
 	if live {
 		readErr = readLive(ctx, src, tr, &o)
@@ -159,10 +160,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		prog.done()
 	}
 	tr.Close()
-	for _, s := range sessions.All() {
-		out.session(s)
-	}
-	sum := newSummary(tr, sessions, out)
+	ss.End()
+	sum := newSummary(tr, ss)
 	if errors.Is(readErr, context.Canceled) {
 		sum.Interrupted = true
 		readErr = nil

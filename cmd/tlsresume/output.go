@@ -2,13 +2,19 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"io"
+	"slices"
+	"sync/atomic"
 
-	"github.com/tlsresume/tlsresume/flows"
+	"github.com/tlsresume/tlsresume/sessions"
 )
 
-// output writes events as NDJSON, or collects them for the text report.
+// output writes events as NDJSON, or keeps what the text report needs:
+// the largestSessions largest sessions, nothing per connection. Its conn
+// and session methods run on the merger's goroutine while the input is
+// read, then on the caller's.
 type output struct {
 	w      *bufio.Writer
 	enc    *json.Encoder
@@ -18,18 +24,19 @@ type output struct {
 	// pipe to jq sees it as soon as it is known.
 	flushEach bool
 
-	conns                                 []*flows.Conn // text report only
-	sessions                              []*flows.Session
-	byMethod                              map[string]int
-	servers                               servers
-	full, resumed, unknown, rejected, tls int
+	// tls counts conn events; the progress line reads it from another
+	// goroutine.
+	tls atomic.Int64
+
+	largest []*sessions.Session // text report only: the largest, in order of size then of ending
+	ended   int
 }
 
 func newOutput(w io.Writer, format string) *output {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	return &output{w: bw, enc: enc, format: format, byMethod: map[string]int{flows.BySessionID: 0, flows.ByTicket: 0, flows.ByPSK: 0}}
+	return &output{w: bw, enc: enc, format: format}
 }
 
 func (o *output) write(v any) {
@@ -41,41 +48,38 @@ func (o *output) write(v any) {
 	}
 }
 
-func (o *output) conn(c *flows.Conn) {
-	o.tls++
-	switch c.Handshake {
-	case flows.Full:
-		o.full++
-	case flows.Resumed:
-		o.resumed++
-		if c.Resumption != nil {
-			o.byMethod[*c.Resumption]++
-		}
-	default:
-		o.unknown++
+func (o *output) conn(c *sessions.Conn) {
+	o.tls.Add(1)
+	if o.format != "text" {
+		o.write(c)
 	}
-	if c.Rejected {
-		o.rejected++
-	}
-	o.servers.add(c)
-	if o.format == "text" {
-		o.conns = append(o.conns, c)
-		return
-	}
-	o.write(c)
 }
 
-func (o *output) session(s *flows.Session) {
-	if o.format == "text" {
-		o.sessions = append(o.sessions, s)
+// sessionSize is how a session ranks among the largest.
+func sessionSize(s *sessions.Session) int { return len(s.Conns) + s.Rejected }
+
+func (o *output) session(s *sessions.Session) {
+	if o.format != "text" {
+		o.write(s)
 		return
 	}
-	o.write(s)
+	// Keep the largestSessions largest; among equals, the one that ended
+	// first.
+	i, _ := slices.BinarySearchFunc(o.largest, s, func(x, y *sessions.Session) int {
+		if c := cmp.Compare(sessionSize(y), sessionSize(x)); c != 0 {
+			return c
+		}
+		return -1 // x ended before y: it stays ahead
+	})
+	if i < largestSessions {
+		o.largest = slices.Insert(o.largest, i, s)
+		o.largest = o.largest[:min(len(o.largest), largestSessions)]
+	}
 }
 
 func (o *output) summary(s *summary) {
 	if o.format == "text" {
-		o.err = writeText(o.w, s, o.conns, o.sessions)
+		o.err = writeText(o.w, s, o.largest)
 		return
 	}
 	o.write(s)

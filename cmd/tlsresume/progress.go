@@ -42,7 +42,7 @@ func (p *progress) tick() {
 	p.last = now
 	st := p.src.Stats()
 	fmt.Fprintf(p.w, "\rtlsresume: %d packets, %.0f MB, %d TLS connections, %.0fs ",
-		st.Packets, float64(st.Bytes)/1e6, p.out.tls, now.Sub(p.start).Seconds())
+		st.Packets, float64(st.Bytes)/1e6, p.out.tls.Load(), now.Sub(p.start).Seconds())
 	p.shown = true
 }
 

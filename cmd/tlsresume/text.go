@@ -1,32 +1,32 @@
 package main
 
 import (
-	"cmp"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/tlsresume/tlsresume/flows"
+	"github.com/tlsresume/tlsresume/sessions"
+	"github.com/tlsresume/tlsresume/verdict"
 )
 
 // Text report layout: everything fits in 80 columns.
 const (
 	textWidth       = 80
 	largestSessions = 5
-	sessionConns    = 12 // resumptions printed per session tree
+	sessionConns    = sessions.Members // connections printed per session tree
 	serverRows      = 20
 )
 
 // writeText prints the report for people: totals, the per-server table,
-// farm findings and the largest sessions as trees.
-func writeText(w io.Writer, s *summary, conns []*flows.Conn, sessions []*flows.Session) error {
+// farm findings and the largest sessions as trees. It is built from the
+// summary and the few largest sessions: nothing per connection is kept.
+func writeText(w io.Writer, s *summary, largest []*sessions.Session) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "TLS connections  %d (of %d TCP flows, %d packets)\n", s.TLSConnections, s.TCPFlows, s.Packets)
 	fmt.Fprintf(&b, "  full %d, resumed %d (%.1f%%), unknown %d\n", s.Full, s.Resumed, 100*s.ResumptionRate, s.Unknown)
 	fmt.Fprintf(&b, "  resumed by session ID %d, ticket %d, PSK %d\n",
-		s.ByMethod[flows.BySessionID], s.ByMethod[flows.ByTicket], s.ByMethod[flows.ByPSK])
+		s.ByMethod[verdict.BySessionID], s.ByMethod[verdict.ByTicket], s.ByMethod[verdict.ByPSK])
 	fmt.Fprintf(&b, "  rejected offers %d; sessions %d\n", s.Rejected, s.Sessions)
 	if s.Interrupted {
 		b.WriteString("  (interrupted)\n")
@@ -48,7 +48,7 @@ func writeText(w io.Writer, s *summary, conns []*flows.Conn, sessions []*flows.S
 			}
 			var extra []string
 			if m := r.ByMethod; r.Resumed > 0 {
-				extra = append(extra, fmt.Sprintf("by session ID %d, ticket %d, PSK %d", m[flows.BySessionID], m[flows.ByTicket], m[flows.ByPSK]))
+				extra = append(extra, fmt.Sprintf("by session ID %d, ticket %d, PSK %d", m[verdict.BySessionID], m[verdict.ByTicket], m[verdict.ByPSK]))
 			}
 			if r.TicketKeyHints > 1 {
 				extra = append(extra, fmt.Sprintf("%d ticket key hints (keys rotated?)", r.TicketKeyHints))
@@ -81,27 +81,16 @@ func writeText(w io.Writer, s *summary, conns []*flows.Conn, sessions []*flows.S
 		}
 	}
 
-	writeTrees(&b, conns, sessions)
+	writeTrees(&b, largest)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
 // writeTrees prints the largest sessions: the origin, then each
 // resumption with its time offset and client.
-func writeTrees(b *strings.Builder, conns []*flows.Conn, sessions []*flows.Session) {
-	big := slices.Clone(sessions)
-	slices.SortStableFunc(big, func(x, y *flows.Session) int {
-		return cmp.Compare(len(y.Conns)+y.Rejected, len(x.Conns)+x.Rejected)
-	})
-	if len(big) > largestSessions {
-		big = big[:largestSessions]
-	}
+func writeTrees(b *strings.Builder, big []*sessions.Session) {
 	if len(big) == 0 || len(big[0].Conns) < 2 {
 		return
-	}
-	byID := make(map[int]*flows.Conn, len(conns))
-	for _, c := range conns {
-		byID[c.ID] = c
 	}
 	b.WriteString("\nLargest sessions\n")
 	for _, s := range big {
@@ -114,30 +103,25 @@ func writeTrees(b *strings.Builder, conns []*flows.Conn, sessions []*flows.Sessi
 		if s.Origin == nil {
 			b.WriteString("    (origin not visible)\n")
 		}
-		for i, id := range s.Conns {
-			if i == sessionConns {
-				fmt.Fprintf(b, "    ... %d more\n", len(s.Conns)-sessionConns)
-				break
-			}
-			c := byID[id]
-			if c == nil {
-				continue
-			}
-			what := c.Handshake
+		for _, c := range s.Members {
+			what := c.Handshake.String()
 			switch {
-			case c.Resumption != nil && *c.Resumption == flows.BySessionID:
+			case c.Resumption == verdict.BySessionID:
 				what += " id"
-			case c.Resumption != nil:
-				what += " " + *c.Resumption
+			case c.Resumption != verdict.NoMethod:
+				what += " " + c.Resumption.String()
 			case c.Rejected:
 				what += " (rejct)"
 			}
 			prefix := "    ├─ "
-			if s.Origin != nil && id == *s.Origin {
+			if s.Origin != nil && c.ID == *s.Origin {
 				prefix = "    ┌─ "
 			}
-			fmt.Fprintf(b, "%s#%-7d %9s  %-16s %s\n", prefix, id, offset(c.TS.Sub(start)), what,
+			fmt.Fprintf(b, "%s#%-7d %9s  %-16s %s\n", prefix, c.ID, offset(c.TS.Sub(start)), what,
 				clip(fmt.Sprintf("%s:%d", c.Client.IP, c.Client.Port), textWidth-47))
+		}
+		if len(s.Conns) > sessionConns {
+			fmt.Fprintf(b, "    ... %d more\n", len(s.Conns)-sessionConns)
 		}
 	}
 }

@@ -2,11 +2,12 @@ package flows
 
 import (
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/tlsresume/tlsresume/verdict"
 )
 
 // tickInterval is how often (capture time) reassembly skips over lost
@@ -34,22 +35,19 @@ func (c *Config) slowEvery() int {
 // long.
 const syncEvery = 2048
 
-// Tracker follows TCP connections and reads their TLS handshakes.
-//
-// It is a pipeline. The front (the Tracker itself, driven by the caller's
-// goroutine) decodes each packet's headers, gives every TCP 4-tuple its
-// id, and drops the packets of connections whose handshake is over (or
-// that are not TLS) before anything else is done with them. The other
-// packets are copied, in batches, to the workers, each of which owns a
-// shard of the flows with its own decoder, reassembler and handshake
-// readers. A merger puts the verdicts back into capture order (the packet
-// at which each was decided), joins them into sessions and emits them, so
-// the output does not depend on the number of workers.
-//
-// Packet, Tick, Sync and Close must be called from one goroutine.
+// Sink receives, on the merger's goroutine and in capture order, every
+// connection's observation and the slow ticks of capture time. Package
+// sessions implements it.
+type Sink interface {
+	Observed(*verdict.Observation)
+	Tick(now time.Time)
+}
+
+// Tracker is the pipeline (see the package documentation). Its methods
+// are the front: Packet, Tick, Sync and Close must be called from one
+// goroutine.
 type Tracker struct {
 	cfg      Config
-	sessions *Sessions
 	dec      *decoder
 	flows    map[flowKey]*frontEntry
 	order    []orderEntry // flows in order of creation, for eviction; stale entries are skipped
@@ -71,15 +69,15 @@ type Tracker struct {
 	closed   bool
 }
 
-// frontEntry is the front's record of one TCP connection. Only the front
-// goroutine reads or writes its fields; workers use its address as a name.
+// frontEntry is the front's record of one flow. Only the front goroutine
+// reads or writes its fields; workers use its address as a name.
 type frontEntry struct {
 	id       int
 	gen      int64
 	worker   int
 	src, dst netip.AddrPort // as the first packet had them
 	last     time.Time
-	finished bool // a worker finished it: drop its packets here
+	finished bool // the front's copy of the worker's stateDone: drop its packets here
 	closing  bool // FIN or RST seen
 	hasSYN   bool // the client's SYN was seen
 	synSeq   uint32
@@ -93,12 +91,12 @@ type orderEntry struct {
 	gen int64
 }
 
-// NewTracker returns a Tracker that joins verdicts into sessions. Its
-// workers run until Close.
-func NewTracker(cfg Config, sessions *Sessions) *Tracker {
+// NewTracker returns a Tracker that hands its observations to sink. Its
+// workers and merger run until Close.
+func NewTracker(cfg Config, sink Sink) *Tracker {
 	cfg.defaults()
 	t := &Tracker{
-		cfg: cfg, sessions: sessions, dec: newDecoder(), flows: map[flowKey]*frontEntry{},
+		cfg: cfg, dec: newDecoder(), flows: map[flowKey]*frontEntry{},
 		free: make(chan *batch, 4*cfg.Workers+4), finished: make(chan *frontEntry, 1<<14),
 		results: make(chan result, 4*cfg.Workers), merged: make(chan struct{}),
 	}
@@ -108,7 +106,7 @@ func NewTracker(cfg Config, sessions *Sessions) *Tracker {
 		t.pending = append(t.pending, t.getBatch())
 		go w.run()
 	}
-	m := &merger{cfg: &t.cfg, sessions: sessions, results: t.results, n: cfg.Workers, marks: make([]uint64, cfg.Workers)}
+	m := &merger{sink: sink, results: t.results, n: cfg.Workers, marks: make([]uint64, cfg.Workers)}
 	go func() {
 		m.run()
 		close(t.merged)
@@ -155,123 +153,10 @@ func (t *Tracker) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 	}
 }
 
-// tcpHeader is what the front needs of a TCP segment.
-type tcpHeader struct {
-	src, dst [16]byte
-	sp, dp   uint16
-	flags    uint8
-	seq      uint32
-}
-
-const (
-	tcpFIN = 0x01
-	tcpSYN = 0x02
-	tcpRST = 0x04
-	tcpACK = 0x10
-)
-
-// fastHeader reads a TCP segment's addresses, ports, flags and sequence
-// number from the fixed header offsets of plain Ethernet (one 802.1Q tag
-// at most) or raw IP, IPv4 without fragmentation or IPv6 without extension
-// headers. Anything else goes to the layer decoders.
-func fastHeader(lt layers.LinkType, data []byte) (h tcpHeader, ok bool) {
-	off := 0
-	switch lt {
-	case layers.LinkTypeEthernet:
-		if len(data) < 14 {
-			return h, false
-		}
-		et := uint16(data[12])<<8 | uint16(data[13])
-		off = 14
-		if et == 0x8100 && len(data) >= 18 {
-			et, off = uint16(data[16])<<8|uint16(data[17]), 18
-		}
-		if et != 0x0800 && et != 0x86dd {
-			return h, false
-		}
-	case layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6:
-	default:
-		return h, false
-	}
-	ip := data[off:]
-	var tcp []byte
-	switch {
-	case len(ip) >= 20 && ip[0]>>4 == 4:
-		ihl := int(ip[0]&0x0f) * 4
-		// RFC 791: protocol 6, not a fragment.
-		if ip[9] != 6 || ihl < 20 || len(ip) < ihl+20 || (ip[6]&0x3f) != 0 || ip[7] != 0 {
-			return h, false
-		}
-		h.src[10], h.src[11], h.dst[10], h.dst[11] = 0xff, 0xff, 0xff, 0xff
-		copy(h.src[12:], ip[12:16])
-		copy(h.dst[12:], ip[16:20])
-		tcp = ip[ihl:]
-	case len(ip) >= 60 && ip[0]>>4 == 6:
-		// RFC 8200: next header TCP directly, no extension headers.
-		if ip[6] != 6 {
-			return h, false
-		}
-		copy(h.src[:], ip[8:24])
-		copy(h.dst[:], ip[24:40])
-		tcp = ip[40:]
-	default:
-		return h, false
-	}
-	// RFC 9293, Section 3.1: the data offset must cover the fixed header.
-	if int(tcp[12]>>4)*4 < 20 {
-		return h, false
-	}
-	h.sp, h.dp = uint16(tcp[0])<<8|uint16(tcp[1]), uint16(tcp[2])<<8|uint16(tcp[3])
-	h.seq = uint32(tcp[4])<<24 | uint32(tcp[5])<<16 | uint32(tcp[6])<<8 | uint32(tcp[7])
-	h.flags = tcp[13]
-	return h, true
-}
-
-// slowHeader decodes the packet with the layer decoders, counting what is
-// not TCP.
-func (t *Tracker) slowHeader(lt layers.LinkType, data []byte) (h tcpHeader, ok bool) {
-	res, v6 := t.dec.decode(lt, data)
-	switch res {
-	case decodedTCP:
-	case decodedUDP:
-		t.count.UDPPackets++
-		return h, false
-	case decodedOther:
-		t.count.OtherPackets++
-		return h, false
-	case decodedError:
-		t.count.DecodeErrors++
-		return h, false
-	default:
-		t.count.UnsupportedLink++
-		return h, false
-	}
-	var src, dst netip.Addr
-	if v6 {
-		src, _ = netip.AddrFromSlice(t.dec.ip6.SrcIP)
-		dst, _ = netip.AddrFromSlice(t.dec.ip6.DstIP)
-	} else {
-		src, _ = netip.AddrFromSlice(t.dec.ip4.SrcIP.To4())
-		dst, _ = netip.AddrFromSlice(t.dec.ip4.DstIP.To4())
-	}
-	tcp := &t.dec.tcp
-	h.src, h.dst = src.As16(), dst.As16()
-	h.sp, h.dp, h.seq = uint16(tcp.SrcPort), uint16(tcp.DstPort), tcp.Seq
-	for _, f := range []struct {
-		on bool
-		b  uint8
-	}{{tcp.FIN, tcpFIN}, {tcp.SYN, tcpSYN}, {tcp.RST, tcpRST}, {tcp.ACK, tcpACK}} {
-		if f.on {
-			h.flags |= f.b
-		}
-	}
-	return h, true
-}
-
 // tcp gives the segment its flow, drops it when the flow is finished, and
 // hands it to the flow's worker otherwise.
-func (t *Tracker) tcp(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, h *tcpHeader) {
-	key := makeKey(h.src, h.dst, h.sp, h.dp)
+func (t *Tracker) tcp(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, h *header) {
+	key := makeKey(protoTCP, h.src, h.dst, h.sp, h.dp)
 	e := t.flows[key]
 	syn := h.flags&tcpSYN != 0 && h.flags&tcpACK == 0
 	id := 0 // the id of a restarted connection
@@ -320,7 +205,7 @@ func (t *Tracker) tcp(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, 
 	}
 	first := !e.sent
 	e.sent = true
-	t.dispatch(e.worker, item{kind: itemPacket, seq: t.seq, ci: ci, lt: lt, fe: e, first: first}, data)
+	t.dispatch(e.worker, item{kind: itemPacket, seq: t.seq, ci: ci, lt: lt, hdr: *h, fe: e, first: first}, data)
 }
 
 // end tells the worker of e that its flow is over (evicted or replaced).
@@ -419,8 +304,8 @@ func (t *Tracker) Tick(now time.Time) {
 func (t *Tracker) Sync() { t.sync() }
 
 // Close ends the input: every buffered segment is flushed, every
-// connection still open gets its verdict, and every verdict is emitted
-// before Close returns.
+// connection still open gets its verdict, and every observation reaches
+// the sink before Close returns.
 func (t *Tracker) Close() {
 	if t.closed {
 		return
@@ -475,59 +360,4 @@ func (t *Tracker) getBatch() *batch {
 	default:
 		return &batch{items: make([]item, 0, batchItems), data: make([]byte, 0, batchBytes+64<<10)}
 	}
-}
-
-// Batches: how many items and bytes a hand-off carries at most.
-const (
-	batchItems = 512
-	batchBytes = 512 << 10
-)
-
-// batch is a hand-off from the front to a worker.
-type batch struct {
-	items []item
-	data  []byte // the packets' bytes, back to back
-	mark  uint64 // every item up to this seq has been handed out
-}
-
-type itemKind uint8
-
-const (
-	itemPacket itemKind = iota
-	itemTick
-	itemEnd   // the flow was evicted or replaced: finish it
-	itemClose // end of input
-)
-
-type item struct {
-	kind   itemKind
-	seq    uint64
-	ci     gopacket.CaptureInfo
-	lt     layers.LinkType
-	off, n int
-	fe     *frontEntry
-	first  bool
-	now    time.Time
-	slow   bool
-}
-
-// sortEvents orders verdicts by the packet at which they were decided,
-// then by phase, then by connection id.
-func sortEvents(evs []event) {
-	slices.SortFunc(evs, func(a, b event) int {
-		switch {
-		case a.seq != b.seq:
-			return cmpU64(a.seq, b.seq)
-		case a.phase != b.phase:
-			return int(a.phase) - int(b.phase)
-		}
-		return a.id - b.id
-	})
-}
-
-func cmpU64(a, b uint64) int {
-	if a < b {
-		return -1
-	}
-	return 1
 }

@@ -1,73 +1,165 @@
-package flows
+package sessions
 
 import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/tlsresume/tlsresume/verdict"
 )
 
-// Session is a TLS session: the connections that share one negotiated
-// state through resumption. It is the `session` event.
-type Session struct {
-	Type          string       `json:"type"`
-	ID            string       `json:"id"`
-	Keys          []string     `json:"keys"`
-	Origin        *int         `json:"origin"`
-	Conns         []int        `json:"conns"`
-	Resumptions   int          `json:"resumptions"`
-	Rejected      int          `json:"rejected"`
-	RejectedConns []int        `json:"rejected_conns"`
-	FirstTS       time.Time    `json:"first_ts"`
-	LastTS        time.Time    `json:"last_ts"`
-	Server        Endpoint     `json:"server"`
-	SNI           string       `json:"sni"`
-	Clients       []netip.Addr `json:"clients"`
-	LifetimeHint  *int64       `json:"lifetime_hint"`
-	MaxResumeAge  *float64     `json:"max_resume_age"`
+// Defaults.
+const (
+	// DefaultTimeout ends a session unused for this long (or for its
+	// ticket lifetime hint, when longer).
+	DefaultTimeout = time.Hour
+	// DefaultMax bounds the sessions held.
+	DefaultMax = 50000
+)
 
-	parent   *Session
-	seq      int
-	originTS time.Time
-	hasTS    bool
-	issuer   Endpoint // server of the origin connection, when visible
+// Config sets what Sessions does with what it decides.
+type Config struct {
+	// EmitConn receives each connection once judged and joined.
+	EmitConn func(*Conn)
+	// EmitSession receives each session when it ends.
+	EmitSession func(*Session)
+	// Timeout ends a session unused for this long of capture time, or for
+	// its ticket lifetime hint when that is longer. Default DefaultTimeout.
+	Timeout time.Duration
+	// Max bounds the sessions held; past it by an eighth, the oldest end
+	// at once. Default DefaultMax.
+	Max int
 }
 
-// FarmPair counts, for sessions issued by one server address and offered to
-// another, how many offers the other accepted and rejected: whether a farm
-// shares its session cache or ticket keys.
-type FarmPair struct {
-	Issuer   Endpoint `json:"issuer"`
-	Acceptor Endpoint `json:"acceptor"`
-	Accepted int      `json:"accepted"`
-	Rejected int      `json:"rejected"`
-}
-
-// Sessions joins connections into sessions by their keys: `sid:<hex>` for
-// a session ID a server assigned, `tkt:<digest>` for a TLS 1.2 ticket,
-// `psk:<digest>` for a TLS 1.3 PSK identity. Keys are joined with
-// union-find; a session's id is its first key.
-//
-// Join must see connections in the order their handshakes completed in
-// capture time: whether a ClientHello session ID is an offer depends on
-// whether a server assigned it earlier.
+// Sessions joins connections into sessions by their keys with union-find;
+// a session's id is its first key. See the package documentation.
 type Sessions struct {
+	cfg     Config
 	byKey   map[string]*Session
 	all     []*Session
-	farms   map[[2]Endpoint]*FarmPair
-	ended   int // sessions returned by Expire or All
+	farms   map[[2]verdict.Endpoint]*FarmPair
+	servers servers
+	totals  Totals
+	ended   int // sessions returned by Expire or End
 	evicted int // sessions ended early by the bound on sessions kept
 }
 
-// held is how many sessions (and merged keys' records) are held.
-func (s *Sessions) held() int { return len(s.all) }
+// New returns an empty set of sessions.
+func New(cfg Config) *Sessions {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Max <= 0 {
+		cfg.Max = DefaultMax
+	}
+	return &Sessions{cfg: cfg, byKey: map[string]*Session{}, farms: map[[2]verdict.Endpoint]*FarmPair{},
+		totals: Totals{ByMethod: map[verdict.Method]int{verdict.BySessionID: 0, verdict.ByTicket: 0, verdict.ByPSK: 0}}}
+}
+
+// Observed judges one connection, joins it into its session and emits
+// it. Connections must come in the order their handshakes completed in
+// capture time: whether a ClientHello session ID is an offer depends on
+// whether a server assigned it earlier.
+func (s *Sessions) Observed(ob *verdict.Observation) {
+	c := s.Join(ob)
+	if s.cfg.EmitConn != nil {
+		s.cfg.EmitConn(c)
+	}
+	if len(s.all) > s.cfg.Max+s.cfg.Max/8 {
+		// Over the bound between two sweeps: the oldest end now.
+		s.emit(s.Expire(c.TS, 1<<62, s.cfg.Max))
+	}
+}
+
+// Tick ends the sessions idle at capture time now.
+func (s *Sessions) Tick(now time.Time) {
+	s.emit(s.Expire(now, s.cfg.Timeout, s.cfg.Max))
+}
+
+// End ends every session still held, in order of creation.
+func (s *Sessions) End() { s.emit(s.All()) }
+
+func (s *Sessions) emit(xs []*Session) {
+	if s.cfg.EmitSession == nil {
+		return
+	}
+	for _, x := range xs {
+		s.cfg.EmitSession(x)
+	}
+}
+
+// Join judges ob with what earlier connections established (session ID
+// offers, the session and its origin), records it in its session and the
+// figures, and returns the conn event.
+func (s *Sessions) Join(ob *verdict.Observation) *Conn {
+	v := verdict.Decide(ob, func(key string) bool { return s.lookup(key) != nil })
+	c := &Conn{Type: "conn", ID: ob.ID, TS: ob.TS, Client: ob.Client, Server: ob.Server, SNI: ob.SNI, ALPN: ob.ALPN,
+		History: ob.History, Handshake: v.Handshake, Resumption: v.Resumption, Offered: v.Offered,
+		Rejected: v.Rejected, Issued: v.Issued, Notes: ob.Notes}
+	if ob.ServerHello {
+		c.Version, c.Cipher = ob.Version.String(), ob.Cipher.String()
+	}
+	if v.RejectedKey != "" {
+		s.rejected(s.get(v.RejectedKey), c)
+	}
+	if v.Resumes != "" {
+		x := s.get(v.Resumes)
+		if v.Joins != "" {
+			x = s.add(x, v.Joins)
+		}
+		s.resumed(x, c)
+	}
+	if v.Creates {
+		s.created(c)
+	}
+	// The order of notes: what the reader saw, what the session's history
+	// shows (lifetime findings), then what the verdict adds.
+	c.Notes = append(c.Notes, v.Notes...)
+	if c.Offered == nil {
+		c.Offered = []verdict.Method{}
+	}
+	if c.ALPN == nil {
+		c.ALPN = []string{}
+	}
+	if c.Issued == nil {
+		c.Issued = []verdict.Issued{}
+	}
+	if c.Notes == nil {
+		c.Notes = []verdict.Note{}
+	}
+	s.count(c)
+	return c
+}
+
+// count adds c to the totals and its server's row.
+func (s *Sessions) count(c *Conn) {
+	t := &s.totals
+	t.TLS++
+	switch c.Handshake {
+	case verdict.Full:
+		t.Full++
+	case verdict.Resumed:
+		t.Resumed++
+		if c.Resumption != verdict.NoMethod {
+			t.ByMethod[c.Resumption]++
+		}
+	default:
+		t.Unknown++
+	}
+	if c.Rejected {
+		t.Rejected++
+	}
+	s.servers.add(c)
+}
+
+// Totals returns the counts of connections judged so far.
+func (s *Sessions) Totals() Totals { return s.totals }
+
+// Servers returns the per-server table, busiest first.
+func (s *Sessions) Servers() []*ServerRow { return s.servers.table() }
 
 // Evicted is how many sessions ended early because too many were held.
 func (s *Sessions) Evicted() int { return s.evicted }
-
-// NewSessions returns an empty set of sessions.
-func NewSessions() *Sessions {
-	return &Sessions{byKey: map[string]*Session{}, farms: map[[2]Endpoint]*FarmPair{}}
-}
 
 // Farms returns the issuer/acceptor pairs seen, in a stable order.
 func (s *Sessions) Farms() []FarmPair {
@@ -76,10 +168,10 @@ func (s *Sessions) Farms() []FarmPair {
 		out = append(out, *f)
 	}
 	slices.SortFunc(out, func(a, b FarmPair) int {
-		if c := a.Issuer.compare(b.Issuer); c != 0 {
+		if c := a.Issuer.Compare(b.Issuer); c != 0 {
 			return c
 		}
-		return a.Acceptor.compare(b.Acceptor)
+		return a.Acceptor.Compare(b.Acceptor)
 	})
 	return out
 }
@@ -92,19 +184,19 @@ func (s *Sessions) offer(x *Session, c *Conn, accepted bool) {
 	}
 	age := c.TS.Sub(x.originTS).Seconds()
 	if accepted {
-		c.ResumeAge = ptr(age)
+		c.resumeAge = ptr(age)
 	}
 	hint := x.LifetimeHint
 	if hint != nil && *hint > 0 {
 		switch {
 		case accepted && age > float64(*hint):
-			c.Notes = append(c.Notes, "resumed_after_lifetime_hint")
+			c.Notes = append(c.Notes, verdict.NoteResumedAfterHint)
 		case !accepted && age < float64(*hint)/2:
-			c.Notes = append(c.Notes, "rejected_within_lifetime_hint")
+			c.Notes = append(c.Notes, verdict.NoteRejectedWithinHint)
 		}
 	}
 	if x.issuer.IP.IsValid() && x.issuer != c.Server {
-		k := [2]Endpoint{x.issuer, c.Server}
+		k := [2]verdict.Endpoint{x.issuer, c.Server}
 		f := s.farms[k]
 		if f == nil {
 			f = &FarmPair{Issuer: k[0], Acceptor: k[1]}
@@ -170,6 +262,9 @@ func (s *Sessions) union(x, y *Session) *Session {
 	x.Keys = append(x.Keys, y.Keys...)
 	x.Conns = append(x.Conns, y.Conns...)
 	slices.Sort(x.Conns)
+	x.Members = append(x.Members, y.Members...)
+	slices.SortFunc(x.Members, func(a, b Member) int { return a.ID - b.ID })
+	x.Members = x.Members[:min(len(x.Members), Members)]
 	x.RejectedConns = append(x.RejectedConns, y.RejectedConns...)
 	slices.Sort(x.RejectedConns)
 	x.Resumptions += y.Resumptions
@@ -211,108 +306,19 @@ func (x *Session) addClient(a netip.Addr) {
 
 func (x *Session) member(c *Conn) {
 	x.Conns = append(x.Conns, c.ID)
+	if len(x.Members) < Members {
+		x.Members = append(x.Members, Member{ID: c.ID, TS: c.TS, Client: c.Client, Handshake: c.Handshake,
+			Resumption: c.Resumption, Rejected: c.Rejected})
+	}
 	x.touch(c.TS)
 	x.addClient(c.Client.IP)
-	if x.Server == (Endpoint{}) {
+	if x.Server == (verdict.Endpoint{}) {
 		x.Server, x.SNI = c.Server, c.SNI
 	}
 	for _, is := range c.Issued {
-		if is.Kind == ByTicket && is.LifetimeHint > 0 && x.LifetimeHint == nil {
+		if is.Kind == verdict.IssuedTicket && is.LifetimeHint > 0 && x.LifetimeHint == nil {
 			x.LifetimeHint = ptr(is.LifetimeHint)
 		}
-	}
-}
-
-// Join finishes c's verdict with what earlier connections established
-// (session ID offers, rejections, the session and its origin) and records
-// c in its session.
-func (s *Sessions) Join(c *Conn) {
-	ob := &c.obs
-	switch {
-	case !ob.negotiated:
-		if ob.ticketDigest != "" {
-			c.Offered = append(c.Offered, ByTicket)
-		}
-		if len(ob.pskDigests) > 0 {
-			c.Offered = append(c.Offered, ByPSK)
-		}
-	case ob.tls13:
-		s.join13(c)
-	default:
-		s.join12(c)
-	}
-	if c.Offered == nil {
-		c.Offered = []string{}
-	}
-	if c.ALPN == nil {
-		c.ALPN = []string{}
-	}
-	if c.Issued == nil {
-		c.Issued = []Issued{}
-	}
-	if c.Notes == nil {
-		c.Notes = []string{}
-	}
-}
-
-func (s *Sessions) join13(c *Conn) {
-	ob := &c.obs
-	switch {
-	case c.Handshake == Resumed && ob.selectedPSK >= 0 && ob.selectedPSK < len(ob.pskDigests):
-		x := s.get("psk:" + ob.pskDigests[ob.selectedPSK])
-		s.resumed(x, c)
-	case c.Handshake == Full && len(ob.pskDigests) > 0:
-		c.Rejected = true
-		s.rejected(s.get("psk:"+ob.pskDigests[0]), c)
-	}
-}
-
-func (s *Sessions) join12(c *Conn) {
-	ob := &c.obs
-	sidKey := ""
-	if ob.chSessionID != "" {
-		sidKey = "sid:" + ob.chSessionID
-	}
-	// DESIGN, resumption rules: a ClientHello session ID is an offer only
-	// when a server in the capture assigned it earlier.
-	sidKnown := sidKey != "" && s.lookup(sidKey) != nil
-	if sidKnown {
-		c.Offered = append(c.Offered, BySessionID)
-	}
-	switch {
-	case ob.abbreviated && ob.ticketDigest != "":
-		// RFC 5077, Section 3.4: the server may echo the session ID to
-		// accept a ticket; it is still a ticket resumption.
-		c.Handshake, c.Resumption = Resumed, ptr(ByTicket)
-		x := s.get("tkt:" + ob.ticketDigest)
-		if sidKnown && ob.echo {
-			x = s.add(x, sidKey)
-		}
-		s.resumed(x, c)
-	case ob.abbreviated && ob.echo:
-		// RFC 5246, Section 7.4.1.3: the server echoes the session ID it
-		// resumes.
-		c.Handshake, c.Resumption = Resumed, ptr(BySessionID)
-		if !sidKnown {
-			c.Offered = append(c.Offered, BySessionID)
-		}
-		s.resumed(s.get(sidKey), c)
-	case ob.abbreviated:
-		c.Handshake = Unknown
-		c.Notes = append(c.Notes, "abbreviated_without_offer")
-	case c.Handshake == Full:
-		if ob.ticketDigest != "" || sidKnown {
-			c.Rejected = true
-			key := sidKey
-			if ob.ticketDigest != "" {
-				key = "tkt:" + ob.ticketDigest
-			}
-			s.rejected(s.get(key), c)
-		}
-		if sidKey != "" && !sidKnown && !ob.echo {
-			c.Notes = append(c.Notes, "unknown_session_id")
-		}
-		s.created(c)
 	}
 }
 
@@ -321,10 +327,7 @@ func (s *Sessions) join12(c *Conn) {
 func (s *Sessions) created(c *Conn) {
 	var x *Session
 	for _, is := range c.Issued {
-		key := "sid:" + is.Digest
-		if is.Kind == ByTicket {
-			key = "tkt:" + is.Digest
-		}
+		key := is.Kind.Key(is.Digest)
 		if x == nil {
 			x = s.get(key)
 		} else {
@@ -345,11 +348,7 @@ func (s *Sessions) created(c *Conn) {
 func (s *Sessions) resumed(x *Session, c *Conn) {
 	for _, is := range c.Issued {
 		// A ticket renewed during a resumption joins the same session.
-		key := "tkt:" + is.Digest
-		if is.Kind == BySessionID {
-			key = "sid:" + is.Digest
-		}
-		x = s.add(x, key)
+		x = s.add(x, is.Kind.Key(is.Digest))
 	}
 	x = s.find(x)
 	s.offer(x, c, true)
@@ -371,7 +370,7 @@ func (s *Sessions) rejected(x *Session, c *Conn) {
 	x.Rejected++
 	x.RejectedConns = append(x.RejectedConns, c.ID)
 	x.touch(c.TS)
-	if x.Server == (Endpoint{}) {
+	if x.Server == (verdict.Endpoint{}) {
 		x.Server, x.SNI = c.Server, c.SNI
 	}
 }
@@ -452,6 +451,9 @@ func (s *Sessions) Expire(now time.Time, idle time.Duration, max int) []*Session
 	s.ended += len(out)
 	return out
 }
+
+// Held is how many sessions (and merged keys' records) are held.
+func (s *Sessions) Held() int { return len(s.all) }
 
 // Len is the number of sessions so far, ended or held.
 func (s *Sessions) Len() int {

@@ -1,48 +1,66 @@
-package flows
+package sessions
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/tlsresume/tlsresume/tlsparse"
+	"github.com/tlsresume/tlsresume/verdict"
+)
+
+// Names the tables below use.
+const (
+	Full        = verdict.Full
+	Resumed     = verdict.Resumed
+	Unknown     = verdict.Unknown
+	BySessionID = verdict.BySessionID
+	ByTicket    = verdict.ByTicket
+	ByPSK       = verdict.ByPSK
+	none        = verdict.NoMethod
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// conn12 builds a TLS 1.2 observation the way tlsConn.observation does.
-func conn12(id int, sec int, server string, chSID, shSID, ticket string, full, abbreviated bool, issued ...Issued) *Conn {
-	c := &Conn{Type: "conn", ID: id, TS: t0.Add(time.Duration(sec) * time.Second),
-		Client: Endpoint{netip.MustParseAddr("198.51.100.1"), uint16(40000 + id)},
-		Server: Endpoint{netip.MustParseAddr(server), 443}, Handshake: Unknown, Issued: issued}
-	c.obs = observation{negotiated: true, chSessionID: chSID, shSessionID: shSID, echo: chSID != "" && chSID == shSID,
-		ticketDigest: ticket, abbreviated: abbreviated, selectedPSK: -1}
-	if ticket != "" {
-		c.Offered = append(c.Offered, ByTicket)
+// conn12 builds a TLS 1.2 observation as the handshake reader does: the
+// session ID a full handshake assigns is the ServerHello's (sid only
+// documents it); tickets are the NewSessionTickets.
+func conn12(id int, sec int, server string, chSID, shSID, ticket string, full, abbreviated bool, issued ...verdict.Issued) *verdict.Observation {
+	ob := &verdict.Observation{ID: id, TS: t0.Add(time.Duration(sec) * time.Second),
+		Client: verdict.Endpoint{IP: netip.MustParseAddr("198.51.100.1"), Port: uint16(40000 + id)},
+		Server: verdict.Endpoint{IP: netip.MustParseAddr(server), Port: 443},
+		ClientHello: true, ServerHello: true, Version: tlsparse.VersionTLS12, SelectedPSK: -1,
+		ClientSessionID: chSID, ServerSessionID: shSID, Ticket: ticket, FullFlight: full, ServerCCS: abbreviated}
+	for _, is := range issued {
+		if is.Kind == verdict.IssuedTicket {
+			ob.Tickets = append(ob.Tickets, is)
+		}
 	}
-	if full {
-		c.Handshake = Full
-	}
-	return c
+	return ob
 }
 
-func tkt(d string, hint int64) Issued { return Issued{Kind: ByTicket, Digest: d, LifetimeHint: hint} }
-func sid(d string) Issued             { return Issued{Kind: BySessionID, Digest: d} }
+func tkt(d string, hint int64) verdict.Issued {
+	return verdict.Issued{Kind: verdict.IssuedTicket, Digest: d, LifetimeHint: hint}
+}
+func sid(d string) verdict.Issued { return verdict.Issued{Kind: verdict.IssuedSessionID, Digest: d} }
 
 // TestSessionsJoin12 follows DESIGN.md's TLS 1.2 rules on hand-made
 // sequences of connections.
 func TestSessionsJoin12(t *testing.T) {
-	s := NewSessions()
+	s := New(Config{})
 	srv := "192.0.2.1"
 	steps := []struct {
-		c         *Conn
-		handshake string
-		method    string
+		ob        *verdict.Observation
+		handshake verdict.Outcome
+		method    verdict.Method
 		rejected  bool
 		resumes   int // 0: null
 		session   string
 		notes     string
 	}{
 		// 1: full handshake assigns session ID aa and ticket t1.
-		{conn12(1, 0, srv, "", "aa", "", true, false, sid("aa"), tkt("t1", 300)), Full, "", false, 0, "sid:aa", ""},
+		{conn12(1, 0, srv, "", "aa", "", true, false, sid("aa"), tkt("t1", 300)), Full, none, false, 0, "sid:aa", ""},
 		// 2: resumes by session ID aa.
 		{conn12(2, 10, srv, "aa", "aa", "", false, true), Resumed, BySessionID, false, 1, "sid:aa", ""},
 		// 3: offers t1 with a random session ID the server echoes: ticket.
@@ -50,25 +68,20 @@ func TestSessionsJoin12(t *testing.T) {
 		// 4: offers the renewed t2: same session, chain A->B->C.
 		{conn12(4, 30, srv, "", "", "t2", false, true), Resumed, ByTicket, false, 1, "sid:aa", ""},
 		// 5: offers t2, full handshake: rejected, new session t3.
-		{conn12(5, 40, srv, "", "", "t2", true, false, tkt("t3", 300)), Full, "", true, 0, "tkt:t3", ""},
+		{conn12(5, 40, srv, "", "", "t2", true, false, tkt("t3", 300)), Full, none, true, 0, "tkt:t3", ""},
 		// 6: a random session ID never assigned, full: not an offer.
-		{conn12(6, 50, srv, "ff", "bb", "", true, false, sid("bb")), Full, "", false, 0, "sid:bb", "unknown_session_id"},
+		{conn12(6, 50, srv, "ff", "bb", "", true, false, sid("bb")), Full, none, false, 0, "sid:bb", "unknown_session_id"},
 		// 7: a session ID assigned earlier (bb), full: rejected.
-		{conn12(7, 60, srv, "bb", "cc", "", true, false, sid("cc")), Full, "", true, 0, "sid:cc", ""},
+		{conn12(7, 60, srv, "bb", "cc", "", true, false, sid("cc")), Full, none, true, 0, "sid:cc", ""},
 		// 8: ticket from before the capture, accepted: origin not visible.
 		{conn12(8, 70, srv, "", "", "old", false, true), Resumed, ByTicket, false, 0, "tkt:old", ""},
 		// 9: abbreviated without any offer: unknown.
-		{conn12(9, 80, srv, "", "", "", false, true), Unknown, "", false, 0, "", "abbreviated_without_offer"},
+		{conn12(9, 80, srv, "", "", "", false, true), Unknown, none, false, 0, "", "abbreviated_without_offer"},
 	}
 	for _, st := range steps {
-		c := st.c
-		s.Join(c)
-		method := ""
-		if c.Resumption != nil {
-			method = *c.Resumption
-		}
-		if c.Handshake != st.handshake || method != st.method || c.Rejected != st.rejected {
-			t.Errorf("conn %d: %s %q rejected=%v, want %s %q rejected=%v", c.ID, c.Handshake, method, c.Rejected, st.handshake, st.method, st.rejected)
+		c := s.Join(st.ob)
+		if c.Handshake != st.handshake || c.Resumption != st.method || c.Rejected != st.rejected {
+			t.Errorf("conn %d: %s %q rejected=%v, want %s %q rejected=%v", c.ID, c.Handshake, c.Resumption, c.Rejected, st.handshake, st.method, st.rejected)
 		}
 		if got := deref(c.Resumes); got != st.resumes {
 			t.Errorf("conn %d: resumes %d, want %d", c.ID, got, st.resumes)
@@ -76,7 +89,7 @@ func TestSessionsJoin12(t *testing.T) {
 		if got := derefS(c.Session); got != st.session {
 			t.Errorf("conn %d: session %q, want %q", c.ID, got, st.session)
 		}
-		if st.notes != "" && !contains(c.Notes, st.notes) {
+		if st.notes != "" && !slices.Contains(c.Notes, verdict.Note(st.notes)) {
 			t.Errorf("conn %d: notes %v, want %s", c.ID, c.Notes, st.notes)
 		}
 	}
@@ -102,28 +115,19 @@ func TestSessionsJoin12(t *testing.T) {
 // identity, have no visible origin, and that a rejection counts against
 // the offered identity's session.
 func TestSessionsTLS13(t *testing.T) {
-	s := NewSessions()
+	s := New(Config{})
 	mk := func(id int, psk []string, selected int, full bool) *Conn {
-		c := &Conn{ID: id, TS: t0.Add(time.Duration(id) * time.Second), Handshake: Resumed}
-		c.obs = observation{negotiated: true, tls13: true, pskDigests: psk, selectedPSK: selected, chSessionID: "aa", shSessionID: "aa", echo: true}
-		if full {
-			c.Handshake = Full
-		} else {
-			c.Resumption = ptr(ByPSK)
-		}
-		return c
+		return s.Join(&verdict.Observation{ID: id, TS: t0.Add(time.Duration(id) * time.Second),
+			ClientHello: true, ServerHello: true, Version: tlsparse.VersionTLS13, PSKs: psk,
+			HasPSK: !full, SelectedPSK: selected, ClientSessionID: "aa", ServerSessionID: "aa"})
 	}
 	a := mk(1, nil, -1, true) // full, compat session ID echo: nothing
-	s.Join(a)
 	if a.Session != nil || a.Rejected {
 		t.Errorf("full TLS 1.3: session %v rejected %v", a.Session, a.Rejected)
 	}
 	b := mk(2, []string{"p1"}, 0, false)
 	c := mk(3, []string{"p1"}, 0, false)
 	d := mk(4, []string{"p1"}, -1, true)
-	for _, x := range []*Conn{b, c, d} {
-		s.Join(x)
-	}
 	if derefS(b.Session) != "psk:p1" || derefS(c.Session) != "psk:p1" || b.Resumes != nil {
 		t.Errorf("sessions %v %v resumes %v", derefS(b.Session), derefS(c.Session), b.Resumes)
 	}
@@ -139,7 +143,7 @@ func TestSessionsTLS13(t *testing.T) {
 // TestSessionsExpire checks that idle sessions end, longer when the ticket
 // lifetime hint says so, and that an expired key starts a new session.
 func TestSessionsExpire(t *testing.T) {
-	s := NewSessions()
+	s := New(Config{})
 	s.Join(conn12(1, 0, "192.0.2.1", "", "aa", "", true, false, sid("aa")))
 	s.Join(conn12(2, 0, "192.0.2.1", "", "", "", true, false, tkt("t1", 7200)))
 	if got := s.Expire(t0.Add(30*time.Minute), time.Hour, 100); len(got) != 0 {
@@ -149,8 +153,7 @@ func TestSessionsExpire(t *testing.T) {
 	if len(got) != 1 || got[0].ID != "sid:aa" {
 		t.Fatalf("after 90 minutes: %v, want sid:aa only (t1 has a 2h hint)", got)
 	}
-	c := conn12(3, 91*60, "192.0.2.1", "aa", "aa", "", false, true)
-	s.Join(c)
+	c := s.Join(conn12(3, 91*60, "192.0.2.1", "aa", "aa", "", false, true))
 	if c.Resumes != nil {
 		t.Errorf("resumption of an expired session links to %d", *c.Resumes)
 	}
@@ -173,11 +176,3 @@ func derefS(p *string) string {
 	return *p
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}

@@ -1,0 +1,361 @@
+package flows
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"time"
+
+	"github.com/tlsresume/tlsresume/tlsparse"
+	"github.com/tlsresume/tlsresume/verdict"
+)
+
+// handshake reads one connection's TLS handshake, whatever carried it: the
+// transport hands it events (records and handshake messages, per
+// direction) and it keeps what the verdict needs, copied out of the
+// transport's buffers. When the verdict can be known it tells the worker
+// (worker.finish), which builds the observation. It runs on the worker
+// goroutine that owns the connection.
+type handshake struct {
+	c     *conn
+	count *Counters
+
+	client int // index of the direction that sent the ClientHello, -1 if unknown
+	server int
+
+	chTS      time.Time
+	ch        *clientHelloInfo
+	hrr       bool
+	sh        *serverHelloInfo
+	fullSeen  bool // Certificate, ServerKeyExchange, CertificateRequest or ServerHelloDone after the ServerHello
+	serverCCS bool
+	issued    []verdict.Issued
+	history   []byte
+	notes     []verdict.Note
+	alert     verdict.Note
+	helloSeen bool    // a hello message was seen, parsed or not
+	gap       [2]bool // bytes were lost in this direction
+	started   bool    // the start of TLS was found in a direction
+	sawData   bool    // the transport carried payload
+}
+
+// clientHelloInfo is what a ClientHello said, copied out of the buffers.
+type clientHelloInfo struct {
+	sessionID    []byte
+	ticketDigest string
+	pskDigests   []string
+	sni          string
+	alpn         []string
+	sslv2        bool
+	notes        []string
+}
+
+type serverHelloInfo struct {
+	version   tlsparse.Version
+	cipher    tlsparse.CipherSuite
+	sessionID []byte
+	hasPSK    bool
+	selected  int
+	notes     []string
+}
+
+// Digest is the first 16 bytes of SHA-256 of b, in hex: how tickets and PSK
+// identities are named.
+func Digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+func newHandshake(c *conn, count *Counters) *handshake {
+	return &handshake{c: c, count: count, client: -1, server: -1}
+}
+
+// done reports whether the reading is over.
+func (h *handshake) done() bool { return h.c.state == stateDone }
+
+// isServer reports whether direction d is the server's (also while only
+// the client's direction is known).
+func (h *handshake) isServer(d int) bool {
+	return h.server == d || (h.server < 0 && h.client >= 0 && h.client != d)
+}
+
+// tls12 reports whether a TLS 1.2-or-older ServerHello was read: records
+// after a ChangeCipherSpec are then protected (RFC 5246, Section 7.1).
+func (h *handshake) tls12() bool { return h.sh != nil && !h.sh.version.IsTLS13() }
+
+func (h *handshake) letter(d int, l byte) {
+	if len(h.history) >= 64 {
+		return
+	}
+	if !h.isServer(d) && l >= 'a' && l <= 'z' {
+		l -= 'a' - 'A'
+	}
+	h.history = append(h.history, l)
+}
+
+func (h *handshake) note(n verdict.Note) {
+	if !slices.Contains(h.notes, n) {
+		h.notes = append(h.notes, n)
+	}
+}
+
+// lost records that bytes of direction d were lost.
+func (h *handshake) lost(d int) {
+	if !h.gap[d] {
+		h.note(verdict.NoteGap)
+		h.count.StreamGap++
+	}
+	h.gap[d] = true
+}
+
+// helloRetryRequestDraft is the HelloRetryRequest message type of TLS 1.3
+// drafts before 22.
+const helloRetryRequestDraft tlsparse.HandshakeType = 6
+
+// historyLetters maps handshake messages to history letters (lower case;
+// upper case when the client sent them).
+var historyLetters = map[tlsparse.HandshakeType]byte{
+	tlsparse.TypeHelloRequest:        'q',
+	tlsparse.TypeClientHello:         'h',
+	tlsparse.TypeServerHello:         'h',
+	tlsparse.TypeNewSessionTicket:    't',
+	tlsparse.TypeEncryptedExtensions: 'e',
+	tlsparse.TypeCertificate:         'c',
+	tlsparse.TypeServerKeyExchange:   'k',
+	tlsparse.TypeCertificateRequest:  'r',
+	tlsparse.TypeServerHelloDone:     'd',
+	tlsparse.TypeCertificateVerify:   'v',
+	tlsparse.TypeClientKeyExchange:   'k',
+	tlsparse.TypeFinished:            'f',
+	tlsparse.TypeCertificateStatus:   's',
+}
+
+// event takes one event of direction d. It reports whether the records
+// that follow in d are protected (after a TLS 1.2 ChangeCipherSpec), for
+// the transport to stop reading them as plaintext.
+func (h *handshake) event(d int, ev tlsparse.Event) (protected bool) {
+	switch ev.Kind {
+	case tlsparse.EventMessage:
+		h.message(d, ev.Msg)
+	case tlsparse.EventSSLv2Hello:
+		ch, err := tlsparse.ParseSSLv2Hello(ev.Record.Fragment)
+		if err != nil {
+			h.count.MalformedHello++
+			h.note(verdict.NoteMalformedClientHello)
+			return false
+		}
+		h.clientHello(d, ch)
+	case tlsparse.EventChangeCipherSpec:
+		h.letter(d, 'x')
+		if h.tls12() {
+			// RFC 5246, Section 7.1: records after ChangeCipherSpec are
+			// protected; the server's CCS ends its handshake flight.
+			if h.isServer(d) {
+				h.serverCCS = true
+				h.c.finish()
+			}
+			return true
+		}
+	case tlsparse.EventEncryptedHandshake:
+		h.letter(d, 'f')
+	case tlsparse.EventAlert:
+		h.letter(d, 'a')
+		if h.sh == nil || !h.sh.version.IsTLS13() {
+			// RFC 5246, Section 7.2: a fatal alert (level 2) ends the
+			// connection.
+			if ev.AlertOK && ev.Alert[0] == 2 {
+				h.alert = verdict.AlertNote(ev.Alert[1])
+			}
+			if h.isServer(d) || (ev.AlertOK && ev.Alert[0] == 2) {
+				h.c.finish()
+			}
+		}
+	case tlsparse.EventApplicationData:
+		if h.sh == nil && h.ch != nil && h.isServer(d) {
+			h.note(verdict.NoteAppDataBeforeServerHello)
+		}
+	}
+	return false
+}
+
+func (h *handshake) message(d int, m tlsparse.Message) {
+	if l, ok := historyLetters[m.Type]; ok {
+		if m.Type == tlsparse.TypeClientHello {
+			h.client = d
+			if h.server < 0 {
+				h.server = 1 - d
+			}
+		}
+		if m.Type == tlsparse.TypeServerHello {
+			h.server = d
+			if h.client < 0 {
+				h.client = 1 - d
+			}
+		}
+		h.letter(d, l)
+	} else {
+		h.letter(d, 'u')
+	}
+	switch m.Type {
+	case helloRetryRequestDraft:
+		// draft-ietf-tls-tls13-21 and earlier: HelloRetryRequest was a
+		// message of its own.
+		h.hrr = true
+		h.history[len(h.history)-1] = 'r'
+	case tlsparse.TypeClientHello:
+		h.helloSeen = true
+		ch, err := tlsparse.ParseClientHello(m.Body)
+		if err != nil {
+			h.count.MalformedHello++
+			h.note(verdict.NoteMalformedClientHello)
+			return
+		}
+		h.clientHello(d, ch)
+	case tlsparse.TypeServerHello:
+		h.helloSeen = true
+		sh, err := tlsparse.ParseServerHello(m.Body)
+		if err != nil {
+			h.count.MalformedHello++
+			h.note(verdict.NoteMalformedServerHello)
+			return
+		}
+		h.serverHello(sh)
+	case tlsparse.TypeNewSessionTicket:
+		// RFC 5077, Section 3.3: a TLS 1.2 ticket is sent in the clear
+		// before the server's ChangeCipherSpec. In TLS 1.3 it is
+		// encrypted.
+		if h.sh == nil || h.sh.version.IsTLS13() {
+			return
+		}
+		nst, err := tlsparse.ParseNewSessionTicket(m.Body)
+		if err != nil {
+			h.count.MalformedTicket++
+			h.note(verdict.NoteMalformedTicket)
+			return
+		}
+		if len(nst.Ticket) > 0 {
+			h.issued = append(h.issued, verdict.Issued{Kind: verdict.IssuedTicket, Digest: Digest(nst.Ticket), Length: len(nst.Ticket),
+				LifetimeHint: int64(nst.LifetimeHint), KeyHint: keyHint(nst.Ticket)})
+		}
+	case tlsparse.TypeCertificate, tlsparse.TypeServerKeyExchange, tlsparse.TypeCertificateRequest, tlsparse.TypeServerHelloDone:
+		if h.isServer(d) && h.sh != nil {
+			h.fullSeen = true
+		}
+	}
+}
+
+// keyHint is the ticket's first 16 bytes: OpenSSL and GnuTLS put their
+// ticket key name there. A heuristic, never used to link.
+func keyHint(ticket []byte) string {
+	if len(ticket) < 32 {
+		return ""
+	}
+	return hex.EncodeToString(ticket[:16])
+}
+
+func (h *handshake) clientHello(d int, ch *tlsparse.ClientHello) {
+	h.client = d
+	if h.server < 0 {
+		h.server = 1 - d
+	}
+	if h.ch != nil && !h.hrr {
+		h.note(verdict.NoteRepeatedClientHello)
+		return
+	}
+	info := &clientHelloInfo{
+		sessionID: bytes.Clone(ch.SessionID),
+		sni:       ch.ServerName,
+		alpn:      ch.ALPN,
+		sslv2:     ch.SSLv2,
+		notes:     ch.Notes,
+	}
+	if len(ch.SessionTicket) > 0 {
+		info.ticketDigest = Digest(ch.SessionTicket)
+	}
+	for _, id := range ch.PSKIdentities {
+		info.pskDigests = append(info.pskDigests, Digest(id))
+	}
+	h.ch = info
+}
+
+func (h *handshake) serverHello(sh *tlsparse.ServerHello) {
+	if sh.HelloRetryRequest {
+		// RFC 8446, Section 4.1.4: a second ClientHello follows; judge on
+		// the second pair.
+		h.hrr = true
+		h.history[len(h.history)-1] = 'r'
+		return
+	}
+	if h.sh != nil {
+		h.note(verdict.NoteRepeatedServerHello)
+		return
+	}
+	h.sh = &serverHelloInfo{
+		version:   sh.Negotiated(),
+		cipher:    sh.CipherSuite,
+		sessionID: bytes.Clone(sh.SessionID),
+		hasPSK:    sh.HasPSK,
+		selected:  sh.SelectedIdentity,
+		notes:     sh.Notes,
+	}
+	if h.sh.version.IsTLS13() {
+		// Everything after the ServerHello is encrypted (RFC 8446,
+		// Section 2): the verdict is known now.
+		h.c.finish()
+	}
+}
+
+// hasHello reports whether a hello was seen, parsed or not: without one
+// there is no verdict to give.
+func (h *handshake) hasHello() bool { return h.ch != nil || h.sh != nil || h.helloSeen }
+
+// observation is what the connection showed, for the verdict.
+func (h *handshake) observation() *verdict.Observation {
+	ob := &verdict.Observation{ID: h.c.id, TS: h.chTS.UTC(), History: string(h.history), SelectedPSK: -1}
+	ob.Client, ob.Server = h.c.src, h.c.dst
+	// Direction 0 is the sender of the connection's first packet.
+	if h.client == 1 || (h.client < 0 && h.server == 0) {
+		ob.Client, ob.Server = ob.Server, ob.Client
+	}
+	if h.hrr {
+		h.note(verdict.NoteHelloRetryRequest)
+	}
+	if h.alert != "" {
+		h.note(h.alert)
+	}
+	if ch := h.ch; ch != nil {
+		ob.ClientHello = true
+		ob.SNI, ob.ALPN = ch.sni, ch.alpn
+		ob.ClientSessionID = hex.EncodeToString(ch.sessionID)
+		ob.Ticket = ch.ticketDigest
+		ob.PSKs = ch.pskDigests
+		for _, n := range ch.notes {
+			h.note(verdict.Note(n))
+		}
+		if ch.sslv2 {
+			h.note(verdict.NoteSSLv2ClientHello)
+		}
+	} else {
+		h.note(verdict.NoteClientHelloMissing)
+	}
+	if sh := h.sh; sh != nil {
+		for _, n := range sh.notes {
+			h.note(verdict.Note(n))
+		}
+		ob.ServerHello = true
+		ob.Version, ob.Cipher = sh.version, sh.cipher
+		ob.ServerSessionID = hex.EncodeToString(sh.sessionID)
+		ob.HasPSK = sh.hasPSK
+		if sh.hasPSK {
+			ob.SelectedPSK = sh.selected
+		}
+		ob.FullFlight, ob.ServerCCS = h.fullSeen, h.serverCCS
+		ob.ServerGap = h.server >= 0 && h.gap[h.server]
+		ob.Tickets = h.issued
+	} else if h.ch != nil {
+		h.note(verdict.NoteServerHelloMissing)
+	}
+	ob.Notes = h.notes
+	return ob
+}

@@ -1,0 +1,56 @@
+package verdict
+
+import (
+	"time"
+
+	"github.com/tlsresume/tlsresume/tlsparse"
+)
+
+// Observation is what the handshake reader saw of one connection, in the
+// order of its messages, copied out of the packet buffers. It depends on
+// this connection alone, never on what other connections did, so the
+// workers of package flows can build it in parallel.
+type Observation struct {
+	ID             int       // the connection's id in the capture
+	TS             time.Time // capture time of the ClientHello (or of the first TLS byte)
+	Client, Server Endpoint
+	History        string // one letter per handshake message or record
+	Notes          []Note // anomalies seen while reading, in order, each once
+
+	// ClientHello, when one was read (after a HelloRetryRequest, the
+	// second).
+	ClientHello bool
+	SNI         string
+	ALPN        []string
+	// ClientSessionID is the legacy_session_id, hex ("" when empty).
+	ClientSessionID string
+	// Ticket is the digest of a non-empty session_ticket extension ("" when
+	// none was offered).
+	Ticket string
+	// PSKs are the digests of the pre_shared_key identities, in order.
+	PSKs []string
+
+	// ServerHello, when one was read.
+	ServerHello     bool
+	Version         tlsparse.Version // negotiated (supported_versions, else the hello's version)
+	Cipher          tlsparse.CipherSuite
+	ServerSessionID string // hex
+	// HasPSK: the ServerHello carried pre_shared_key, selecting
+	// SelectedPSK.
+	HasPSK      bool
+	SelectedPSK int
+
+	// FullFlight: the server sent Certificate, ServerKeyExchange,
+	// CertificateRequest or ServerHelloDone after its ServerHello.
+	FullFlight bool
+	// ServerCCS: the server sent ChangeCipherSpec (TLS 1.2 and older).
+	ServerCCS bool
+	// ServerGap: bytes of the server's direction were lost before the
+	// verdict, so an absence (no Certificate) proves nothing.
+	ServerGap bool
+	// Tickets are the TLS 1.2 NewSessionTickets the server sent.
+	Tickets []Issued
+}
+
+// TLS13 reports whether the server negotiated TLS 1.3.
+func (ob *Observation) TLS13() bool { return ob.ServerHello && ob.Version.IsTLS13() }
