@@ -5,31 +5,31 @@
 //
 // # Stages and goroutines
 //
-//	caller ──Packet──▶ front ──batches──▶ worker 1..N ──results──▶ merger ──▶ Sink
-//	                  (front.go)          (worker.go)              (merger.go)
+//		caller ──Packet──▶ front ──batches──▶ worker 1..N ──results──▶ merger ──▶ Sink
+//		                  (front.go)          (worker.go)              (merger.go)
 //
-//   - The front is the [Tracker]'s methods, run by the caller's goroutine
-//     (Packet, Tick, Sync and Close must come from one goroutine). It
-//     decodes each packet's link and network headers once (header.go: a
-//     fixed-offset fast path, gopacket's DecodingLayerParser otherwise),
-//     gives every flow its id in its table (keyed by a comparable
-//     [flowKey] that holds TCP and UDP 5-tuples), evicts the oldest flow
-//     past Config.MaxFlows, drops the packets of flows that are finished,
-//     and copies the others, with the header it decoded, into per-worker
-//     batches (batch.go). A flow always goes to the same worker (a
-//     symmetric hash of its addresses, key.go).
-//   - Each worker runs in its own goroutine and owns the connections of
-//     its shard: their transport state (tcp.go: gopacket reassembly, one
-//     tlsparse.Stream per direction; transport.go says how another
-//     transport plugs in) and their handshake readers (handshake.go). The
-//     transport decodes only its own header, at the place the front
-//     found. The handshake reader alone decides when the verdict is known;
-//     the worker then builds the [verdict.Observation].
-//   - The merger runs in its own goroutine. It orders the workers'
-//     observations by the packet (or tick) at which each was decided, and
-//     hands them to the Sink once no worker can still produce an earlier
-//     one. So the Sink's calls, and the output, depend on the capture
-//     alone, never on the number of workers or their timing.
+//	  - The front is the [Tracker]'s methods, run by the caller's goroutine
+//	    (Packet, Tick, Sync and Close must come from one goroutine). It
+//	    decodes each packet's link and network headers once (header.go: a
+//	    fixed-offset fast path, gopacket's DecodingLayerParser otherwise),
+//	    gives every flow its id in its table (keyed by a comparable
+//	    [flowKey] that holds TCP and UDP 5-tuples), evicts the oldest flow
+//	    past Config.MaxFlows, drops the packets of flows that are finished,
+//	    and copies the others, with the header it decoded, into per-worker
+//	    batches (batch.go). A flow always goes to the same worker (a
+//	    symmetric hash of its addresses, key.go).
+//	  - Each worker runs in its own goroutine and owns the connections of
+//	    its shard: their transport state (tcp.go: gopacket reassembly, one
+//	    tlsparse.Stream per direction; transport.go says how another
+//	    transport plugs in) and their handshake readers (handshake.go). The
+//	    transport decodes only its own header, at the place the front
+//	    found. The handshake reader alone decides when the verdict is known;
+//	    the worker then builds the [verdict.Observation].
+//	  - The merger runs in its own goroutine. It orders the workers'
+//	    observations by the packet (or tick) at which each was decided, and
+//	    hands them to the Sink once no worker can still produce an earlier
+//	    one. So the Sink's calls, and the output, depend on the capture
+//	    alone, never on the number of workers or their timing.
 //
 // # What crosses between them
 //

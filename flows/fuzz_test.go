@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	"github.com/tlsresume/tlsresume/flows"
+	"github.com/tlsresume/tlsresume/internal/tlsgen"
 	"github.com/tlsresume/tlsresume/sessions"
 	"github.com/tlsresume/tlsresume/verdict"
-	"github.com/tlsresume/tlsresume/internal/tlsgen"
 )
 
 // Limits of one fuzz input, so that an execution stays fast.

@@ -28,8 +28,8 @@ var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // documents it); tickets are the NewSessionTickets.
 func conn12(id int, sec int, server string, chSID, shSID, ticket string, full, abbreviated bool, issued ...verdict.Issued) *verdict.Observation {
 	ob := &verdict.Observation{ID: id, TS: t0.Add(time.Duration(sec) * time.Second),
-		Client: verdict.Endpoint{IP: netip.MustParseAddr("198.51.100.1"), Port: uint16(40000 + id)},
-		Server: verdict.Endpoint{IP: netip.MustParseAddr(server), Port: 443},
+		Client:      verdict.Endpoint{IP: netip.MustParseAddr("198.51.100.1"), Port: uint16(40000 + id)},
+		Server:      verdict.Endpoint{IP: netip.MustParseAddr(server), Port: 443},
 		ClientHello: true, ServerHello: true, Version: tlsparse.VersionTLS12, SelectedPSK: -1,
 		ClientSessionID: chSID, ServerSessionID: shSID, Ticket: ticket, FullFlight: full, ServerCCS: abbreviated}
 	for _, is := range issued {
@@ -175,4 +175,3 @@ func derefS(p *string) string {
 	}
 	return *p
 }
-
