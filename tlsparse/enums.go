@@ -141,6 +141,9 @@ type ExtensionType uint16
 // Extensions this package reads.
 const (
 	ExtServerName          ExtensionType = 0  // RFC 6066, Section 3
+	ExtSupportedGroups     ExtensionType = 10 // RFC 8446, Section 4.2.7; RFC 8422, Section 5.1.1
+	ExtECPointFormats      ExtensionType = 11 // RFC 8422, Section 5.1.2
+	ExtSignatureAlgorithms ExtensionType = 13 // RFC 8446, Section 4.2.3
 	ExtALPN                ExtensionType = 16 // RFC 7301, Section 3.1
 	ExtSessionTicket       ExtensionType = 35 // RFC 5077, Section 3.2
 	ExtPreSharedKey        ExtensionType = 41 // RFC 8446, Section 4.2.11
