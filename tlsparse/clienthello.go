@@ -7,14 +7,23 @@ import (
 )
 
 // ClientHello holds the fields of a ClientHello that matter for
-// resumption (RFC 8446, Section 4.1.2; RFC 5246, Section 7.4.1.2). Byte
-// slices alias the parsed body.
+// resumption and for client fingerprints (RFC 8446, Section 4.1.2;
+// RFC 5246, Section 7.4.1.2). Byte slices alias the parsed body; the
+// []uint16 and []CipherSuite lists are allocated by the parser and owned
+// by the ClientHello.
 type ClientHello struct {
 	Version      Version // legacy_version
 	Random       []byte
 	SessionID    []byte
-	CipherSuites int // how many were offered
-	Extensions   []Extension
+	CipherSuites int // how many were offered (SSLv2: cipher specs of any kind)
+	// Suites are the offered cipher suites in wire order, GREASE values
+	// (RFC 8701) included. In an SSLv2-compatible hello it holds only the
+	// specs that name a TLS suite (first byte zero, RFC 5246, Appendix
+	// E.2), so it can be shorter than CipherSuites.
+	Suites []CipherSuite
+	// Extensions are all extensions in wire order, duplicates and unknown
+	// types included.
+	Extensions []Extension
 
 	ServerName        string
 	ALPN              []string
@@ -31,6 +40,15 @@ type ClientHello struct {
 	PSKIdentities [][]byte
 	EarlyData     bool
 	PSKModes      []uint8
+
+	// SupportedGroups (RFC 8446, Section 4.2.7; elliptic_curves in
+	// RFC 8422, Section 5.1.1), ECPointFormats (RFC 8422, Section 5.1.2)
+	// and SignatureAlgorithms (RFC 8446, Section 4.2.3) are those
+	// extensions' lists in wire order, GREASE values included; nil when
+	// the extension is absent or malformed.
+	SupportedGroups     []uint16
+	ECPointFormats      []uint8
+	SignatureAlgorithms []uint16
 
 	// SSLv2 is set when the hello came in SSLv2-compatible form.
 	SSLv2 bool
@@ -73,6 +91,14 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 		return nil, fmt.Errorf("tlsparse: client hello cipher suites: %w", ErrMalformed)
 	}
 	ch.Version, ch.Random, ch.SessionID, ch.CipherSuites = Version(v), random, sid, len(suites)/2
+	// The list is as long as the bytes already read, never longer than the
+	// body.
+	ch.Suites = make([]CipherSuite, 0, len(suites)/2)
+	for !suites.Empty() {
+		var cs uint16
+		suites.ReadUint16(&cs) // cannot fail: the length is even
+		ch.Suites = append(ch.Suites, CipherSuite(cs))
+	}
 	exts, notes, err := readExtensions(&s, "client hello")
 	if err != nil {
 		return nil, err
@@ -168,6 +194,44 @@ func (ch *ClientHello) readExtension(e Extension) bool {
 			return false
 		}
 		ch.PSKModes = modes
+	case ExtSupportedGroups:
+		// RFC 8446, Section 4.2.7: NamedGroup named_group_list<2..2^16-1>.
+		list, ok := readUint16List(&d)
+		if !ok {
+			return false
+		}
+		ch.SupportedGroups = list
+	case ExtECPointFormats:
+		// RFC 8422, Section 5.1.2: ECPointFormat ec_point_format_list<1..2^8-1>.
+		var formats cryptobyte.String
+		if !d.ReadUint8LengthPrefixed(&formats) || !d.Empty() {
+			return false
+		}
+		ch.ECPointFormats = formats
+	case ExtSignatureAlgorithms:
+		// RFC 8446, Section 4.2.3: SignatureScheme
+		// supported_signature_algorithms<2..2^16-2>.
+		list, ok := readUint16List(&d)
+		if !ok {
+			return false
+		}
+		ch.SignatureAlgorithms = list
 	}
 	return true
+}
+
+// readUint16List reads a list of 16-bit values behind a 16-bit length that
+// fills the whole of d. The list is sized by bytes already present.
+func readUint16List(d *cryptobyte.String) ([]uint16, bool) {
+	var list cryptobyte.String
+	if !d.ReadUint16LengthPrefixed(&list) || !d.Empty() || len(list)%2 != 0 {
+		return nil, false
+	}
+	out := make([]uint16, 0, len(list)/2)
+	for !list.Empty() {
+		var v uint16
+		list.ReadUint16(&v)
+		out = append(out, v)
+	}
+	return out, true
 }

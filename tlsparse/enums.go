@@ -1,8 +1,9 @@
 package tlsparse
 
 import (
-	"crypto/tls"
+	"cmp"
 	"fmt"
+	"slices"
 )
 
 // Version is a protocol version as it appears on the wire.
@@ -141,6 +142,9 @@ type ExtensionType uint16
 // Extensions this package reads.
 const (
 	ExtServerName          ExtensionType = 0  // RFC 6066, Section 3
+	ExtSupportedGroups     ExtensionType = 10 // RFC 8446, Section 4.2.7; RFC 8422, Section 5.1.1
+	ExtECPointFormats      ExtensionType = 11 // RFC 8422, Section 5.1.2
+	ExtSignatureAlgorithms ExtensionType = 13 // RFC 8446, Section 4.2.3
 	ExtALPN                ExtensionType = 16 // RFC 7301, Section 3.1
 	ExtSessionTicket       ExtensionType = 35 // RFC 5077, Section 3.2
 	ExtPreSharedKey        ExtensionType = 41 // RFC 8446, Section 4.2.11
@@ -153,46 +157,34 @@ const (
 // CipherSuite is a cipher suite number (IANA "TLS Cipher Suites").
 type CipherSuite uint16
 
-// String returns the IANA name where crypto/tls knows it, else 0xNNNN.
+// String returns the suite's name in the IANA registry, or 0xNNNN for a
+// value the registry does not name (unassigned, reserved, GREASE, private
+// use).
 func (c CipherSuite) String() string {
-	if s, ok := cipherNames[c]; ok {
+	if s, ok := c.name(); ok {
 		return s
 	}
 	return fmt.Sprintf("0x%04x", uint16(c))
 }
 
-// cipherNames are the names crypto/tls knows (tls.CipherSuiteName builds
-// its lists on every call) and the extra ones.
-var cipherNames = func() map[CipherSuite]string {
-	m := map[CipherSuite]string{}
-	for _, list := range [][]*tls.CipherSuite{tls.CipherSuites(), tls.InsecureCipherSuites()} {
-		for _, cs := range list {
-			m[CipherSuite(cs.ID)] = cs.Name
-		}
+// name looks c up in the registry table.
+func (c CipherSuite) name() (string, bool) {
+	i, ok := slices.BinarySearchFunc(ianaCipherSuites[:], c, func(e struct {
+		id   CipherSuite
+		name string
+	}, c CipherSuite) int {
+		return cmp.Compare(e.id, c)
+	})
+	if !ok {
+		return "", false
 	}
-	for id, name := range extraCipherNames {
-		m[id] = name
-	}
-	return m
-}()
+	return ianaCipherSuites[i].name, true
+}
 
-// extraCipherNames names common suites that crypto/tls does not implement.
-var extraCipherNames = map[CipherSuite]string{
-	0x0000: "TLS_NULL_WITH_NULL_NULL",
-	0x0004: "TLS_RSA_WITH_RC4_128_MD5",
-	0x0033: "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
-	0x0039: "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
-	0x003d: "TLS_RSA_WITH_AES_256_CBC_SHA256",
-	0x0067: "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256",
-	0x006b: "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256",
-	0x009d: "TLS_RSA_WITH_AES_256_GCM_SHA384",
-	0x009e: "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
-	0x009f: "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
-	0x00ff: "TLS_EMPTY_RENEGOTIATION_INFO_SCSV",
-	0x1304: "TLS_AES_128_CCM_SHA256",
-	0x1305: "TLS_AES_128_CCM_8_SHA256",
-	0x5600: "TLS_FALLBACK_SCSV",
-	0xc024: "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
-	0xc028: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
-	0xccaa: "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+// IsGREASE reports whether v is one of the sixteen GREASE values
+// (RFC 8701, Section 2) that clients put in cipher suites, extensions,
+// named groups, signature algorithms and versions: 0x0a0a, 0x1a1a, ...,
+// 0xfafa.
+func IsGREASE(v uint16) bool {
+	return v&0x0f0f == 0x0a0a && v>>8 == v&0xff
 }

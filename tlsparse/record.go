@@ -59,8 +59,9 @@ func LooksLikeSSLv2Hello(b []byte) bool {
 
 // Framer splits a byte stream into records. The zero value is ready to use.
 //
-// Bytes given to Write are copied; the Record returned by Next aliases the
-// Framer's buffer until the next call to Write or Next.
+// Bytes given to Write are borrowed (see Write); the Record returned by
+// Next aliases the caller's slice or the Framer's buffer until the next
+// call to Write or Next.
 type Framer struct {
 	w    window
 	seen bool // a record has been returned; SSLv2 is only allowed first

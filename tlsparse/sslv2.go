@@ -27,6 +27,17 @@ func ParseSSLv2Hello(msg []byte) (*ClientHello, error) {
 		return nil, fmt.Errorf("tlsparse: sslv2 client hello session id %d, challenge %d bytes: %w", sidLen, chalLen, ErrMalformed)
 	}
 	ch := &ClientHello{Version: Version(v), Random: chal, SessionID: sid, CipherSuites: int(specLen) / 3, SSLv2: true}
+	// RFC 5246, Appendix E.2: a V2CipherSpec whose first byte is zero is a
+	// TLS cipher suite in its last two bytes.
+	for sp := cryptobyte.String(specs); !sp.Empty(); {
+		var kind uint8
+		var cs uint16
+		sp.ReadUint8(&kind)
+		sp.ReadUint16(&cs) // cannot fail: specLen is a multiple of 3
+		if kind == 0 {
+			ch.Suites = append(ch.Suites, CipherSuite(cs))
+		}
+	}
 	if !s.Empty() {
 		ch.Notes = append(ch.Notes, "trailing_bytes_client_hello")
 	}
