@@ -111,9 +111,9 @@ func (sd *side) has(ty tlsparse.HandshakeType) bool {
 	return false
 }
 
-// readFlows reads a pcap or pcapng file and runs every UDP flow that
-// Looks calls DTLS through two Readers, in order of first packet.
-func readFlows(t *testing.T, path string) []*flow {
+// forEachUDP calls fn with every UDP packet of a pcap or pcapng file
+// until fn returns false.
+func forEachUDP(t *testing.T, path string, fn func(src, dst netip.AddrPort, payload []byte) bool) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -139,9 +139,6 @@ func readFlows(t *testing.T, path string) []*flow {
 	if err != nil {
 		t.Fatal(err)
 	}
-	type key struct{ a, b netip.AddrPort }
-	byKey := map[key]*flow{}
-	var flows []*flow
 	for {
 		data, _, err := src.ReadPacketData()
 		if err == io.EOF {
@@ -158,29 +155,48 @@ func readFlows(t *testing.T, path string) []*flow {
 		nf := pkt.NetworkLayer().NetworkFlow()
 		sa, _ := netip.AddrFromSlice(nf.Src().Raw())
 		da, _ := netip.AddrFromSlice(nf.Dst().Raw())
-		src := netip.AddrPortFrom(sa.Unmap(), uint16(udp.SrcPort))
-		dst := netip.AddrPortFrom(da.Unmap(), uint16(udp.DstPort))
+		if !fn(netip.AddrPortFrom(sa.Unmap(), uint16(udp.SrcPort)), netip.AddrPortFrom(da.Unmap(), uint16(udp.DstPort)), udp.Payload) {
+			return
+		}
+	}
+}
+
+// forEachPayload calls fn with every UDP payload until it returns false.
+func forEachPayload(t *testing.T, path string, fn func(payload []byte) bool) {
+	t.Helper()
+	forEachUDP(t, path, func(_, _ netip.AddrPort, p []byte) bool { return fn(p) })
+}
+
+// readFlows reads a pcap or pcapng file and runs every UDP flow that
+// Looks calls DTLS through two Readers, in order of first packet.
+func readFlows(t *testing.T, path string) []*flow {
+	t.Helper()
+	type key struct{ a, b netip.AddrPort }
+	byKey := map[key]*flow{}
+	var flows []*flow
+	forEachUDP(t, path, func(src, dst netip.AddrPort, payload []byte) bool {
 		fl := byKey[key{src, dst}]
 		if fl == nil {
 			fl = byKey[key{dst, src}]
 		}
 		if fl == nil {
-			if !Looks(udp.Payload) {
-				continue
+			if !Looks(payload) {
+				return true
 			}
 			fl = &flow{client: src, server: dst}
-			if tlsparse.HandshakeType(udp.Payload[RecordHeaderLen]) != tlsparse.TypeClientHello {
+			if tlsparse.HandshakeType(payload[RecordHeaderLen]) != tlsparse.TypeClientHello {
 				fl.client, fl.server = dst, src
 			}
 			byKey[key{src, dst}] = fl
 			flows = append(flows, fl)
 		}
 		if src == fl.client {
-			fl.c.feed(t, udp.Payload)
+			fl.c.feed(t, payload)
 		} else {
-			fl.s.feed(t, udp.Payload)
+			fl.s.feed(t, payload)
 		}
-	}
+		return true
+	})
 	for _, fl := range flows {
 		for _, sd := range []*side{&fl.c, &fl.s} {
 			sd.r.Flush()
