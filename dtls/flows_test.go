@@ -113,7 +113,7 @@ func (sd *side) has(ty tlsparse.HandshakeType) bool {
 
 // forEachUDP calls fn with every UDP packet of a pcap or pcapng file
 // until fn returns false.
-func forEachUDP(t *testing.T, path string, fn func(src, dst netip.AddrPort, payload []byte) bool) {
+func forEachUDP(t testing.TB, path string, fn func(src, dst netip.AddrPort, payload []byte) bool) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -162,7 +162,7 @@ func forEachUDP(t *testing.T, path string, fn func(src, dst netip.AddrPort, payl
 }
 
 // forEachPayload calls fn with every UDP payload until it returns false.
-func forEachPayload(t *testing.T, path string, fn func(payload []byte) bool) {
+func forEachPayload(t testing.TB, path string, fn func(payload []byte) bool) {
 	t.Helper()
 	forEachUDP(t, path, func(_, _ netip.AddrPort, p []byte) bool { return fn(p) })
 }
