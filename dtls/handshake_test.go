@@ -41,6 +41,7 @@ func TestReassembler(t *testing.T) {
 		want       []delivered
 		counts     map[Counter]uint64
 		tooLarge   int // Add calls expected to return ErrTooLarge
+		pending    int // messages still held at the end
 	}{
 		{
 			name:   "whole messages in order",
@@ -87,9 +88,10 @@ func TestReassembler(t *testing.T) {
 			counts: map[Counter]uint64{CountMessageAbandoned: 1, CountMessages: 2},
 		},
 		{
-			name:   "a fragment that never completes, no Flush",
-			pieces: []piece{{0, sh, 40, 0, 40}, {1, cert, 300, 0, 100}, {2, shd, 0, 0, 0}},
-			want:   []delivered{{0, sh, true}},
+			name:    "a fragment that never completes, no Flush",
+			pieces:  []piece{{0, sh, 40, 0, 40}, {1, cert, 300, 0, 100}, {2, shd, 0, 0, 0}},
+			want:    []delivered{{0, sh, true}},
+			pending: 2,
 		},
 		{
 			name:       "room is made by abandoning the oldest missing message",
@@ -172,6 +174,9 @@ func TestReassembler(t *testing.T) {
 				if a.Stats[c] != n {
 					t.Errorf("%v = %d, want %d", c, a.Stats[c], n)
 				}
+			}
+			if a.Pending() != tt.pending {
+				t.Errorf("%d messages held, want %d", a.Pending(), tt.pending)
 			}
 			if tooLarge != tt.tooLarge {
 				t.Errorf("%d ErrTooLarge, want %d", tooLarge, tt.tooLarge)
