@@ -63,8 +63,7 @@ func TestNextRecord(t *testing.T) {
 	}
 }
 
-// firstPayloads returns the first UDP payload of each flow that Looks
-// accepted in a capture, client side first.
+// firstClientPayload returns the first UDP payload of a capture.
 func firstClientPayload(t *testing.T, path string) []byte {
 	t.Helper()
 	var first []byte
