@@ -17,14 +17,21 @@ const (
 	VersionTLS11 Version = 0x0302
 	VersionTLS12 Version = 0x0303
 	VersionTLS13 Version = 0x0304
+
+	// DTLS versions are the ones' complement of the TLS version they
+	// derive from (RFC 6347, Section 4.1; RFC 9147, Section 5.3).
+	VersionDTLS10 Version = 0xfeff
+	VersionDTLS12 Version = 0xfefd
+	VersionDTLS13 Version = 0xfefc
 )
 
 // IsTLS13 reports whether v is TLS 1.3 or one of its pre-standard forms:
 // IETF drafts (0x7fXX), Google's experiment versions (0x7eXX) and
-// Facebook's (0xfbXX). All of them use TLS 1.3's resumption rules.
+// Facebook's (0xfbXX), and DTLS 1.3 (RFC 9147). All of them use TLS 1.3's
+// resumption rules.
 func (v Version) IsTLS13() bool {
 	switch {
-	case v == VersionTLS13:
+	case v == VersionTLS13, v == VersionDTLS13:
 		return true
 	case v>>8 == 0x7f, v>>8 == 0x7e, v>>8 == 0xfb:
 		return true
@@ -46,6 +53,12 @@ func (v Version) String() string {
 		return "TLS 1.2"
 	case VersionTLS13:
 		return "TLS 1.3"
+	case VersionDTLS10:
+		return "DTLS 1.0"
+	case VersionDTLS12:
+		return "DTLS 1.2"
+	case VersionDTLS13:
+		return "DTLS 1.3"
 	}
 	switch v >> 8 {
 	case 0x7f:

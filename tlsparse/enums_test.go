@@ -19,8 +19,12 @@ func TestVersion(t *testing.T) {
 		{0x7e01, "TLS 1.3 (experiment 0x7e01)", true},
 		{0xfb17, "TLS 1.3 (experiment 0xfb17)", true},
 		{0x0305, "0x0305", false},
-		{0x0a0a, "0x0a0a", false}, // GREASE (RFC 8701)
-		{0xfeff, "0xfeff", false}, // DTLS 1.0
+		{0x0a0a, "0x0a0a", false},          // GREASE (RFC 8701)
+		{VersionDTLS10, "DTLS 1.0", false}, // RFC 6347, Section 4.1
+		{0xfefd, "DTLS 1.2", false},
+		{0xfefc, "DTLS 1.3", true}, // RFC 9147: TLS 1.3's rules
+		{0xfefe, "0xfefe", false},  // never assigned (DTLS 1.1 was skipped)
+		{0x0100, "0x0100", false},  // OpenSSL's pre-standard DTLS
 		{0, "0x0000", false},
 	} {
 		if got := tt.v.String(); got != tt.s {
