@@ -180,8 +180,8 @@ func (r *FrameReader) skip(t FrameType) error {
 	var b []byte
 	ok := true
 	varints := func(n int) {
-		for range n {
-			ok = ok && readVarint(s, &v)
+		for i := 0; ok && i < n; i++ {
+			ok = readVarint(s, &v)
 		}
 	}
 	switch {
@@ -195,7 +195,10 @@ func (r *FrameReader) skip(t FrameType) error {
 		ok = readVarint(s, &v) && readVarint(s, &v) && readVarint(s, &ranges) && readVarint(s, &v)
 		// Each range takes at least two bytes: a count past that is
 		// cut short, and the loop below stays bounded by the payload.
-		if ok && ranges > uint64(len(*s))/2 {
+		if !ok {
+			break
+		}
+		if ranges > uint64(len(*s))/2 {
 			return fmt.Errorf("quic: %v: %d ranges: %w", t, ranges, io.ErrUnexpectedEOF)
 		}
 		varints(2 * int(ranges))
