@@ -163,3 +163,31 @@ func TestRetry(t *testing.T) {
 		})
 	}
 }
+
+// TestPacketTypeBits parses a long header of each type bit pattern in
+// both versions: RFC 9000, Section 17.2, Table 5 and RFC 9369, Section 3.2.
+func TestPacketTypeBits(t *testing.T) {
+	want := map[Version][4]PacketType{
+		Version1: {PacketInitial, Packet0RTT, PacketHandshake, PacketRetry},
+		Version2: {PacketRetry, PacketInitial, Packet0RTT, PacketHandshake},
+	}
+	for v, types := range want {
+		for bits := range 4 {
+			b := []byte{0xc0 | byte(bits)<<4, byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v), 0, 0}
+			if types[bits] == PacketInitial {
+				b = append(b, 0) // empty token
+			}
+			if types[bits] != PacketRetry {
+				b = append(b, 21) // Length: pn and tag
+			}
+			b = append(b, make([]byte, 21)...)
+			p, _, err := NextPacket(b, -1)
+			if err != nil || p.Type != types[bits] {
+				t.Errorf("%v bits %02b: %v %v, want %v", v, bits, p.Type, err, types[bits])
+			}
+			if !Looks(b) {
+				t.Errorf("%v bits %02b: Looks says no", v, bits)
+			}
+		}
+	}
+}
