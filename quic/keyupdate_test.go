@@ -35,9 +35,10 @@ func protect(t *testing.T, k *Keys, phase byte, pn uint64, payload []byte) []byt
 // in TestChaChaKeys.
 func TestKeyUpdate(t *testing.T) {
 	secret := unhex(t, "9ac312a7f877468ebe69422748ad00a15443f18203a07d6060f688f30f21632b")
-	for _, suite := range []Suite{TLS_CHACHA20_POLY1305_SHA256, TLS_AES_128_GCM_SHA256} {
+	for _, suite := range []Suite{TLS_CHACHA20_POLY1305_SHA256, TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384} {
 		t.Run(suite.String(), func(t *testing.T) {
-			k0, err := NewKeys(Version1, suite, secret)
+			h, _ := suite.hash()
+			k0, err := NewKeys(Version1, suite, bytes.Repeat(secret, 2)[:h().Size()])
 			if err != nil {
 				t.Fatal(err)
 			}
