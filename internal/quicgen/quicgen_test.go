@@ -115,10 +115,16 @@ func TestScenarios(t *testing.T) {
 				checkDamaged(t, pkts, conns)
 			}
 			checkKeyLog(t, base+".keylog", conns)
-			t.Run("tshark", func(t *testing.T) { checkTshark(t, pcapPath, base+".keylog", conns, !hasDamage(&sc)) })
+			if tsharkScenarios[name] {
+				t.Run("tshark", func(t *testing.T) { checkTshark(t, pcapPath, base+".keylog", conns, !hasDamage(&sc)) })
+			}
 		})
 	}
 }
+
+// tsharkScenarios are read by tshark too: mixed has every kind of connection but 0-RTT
+// over v2, which v2 has. tshark takes seconds to start on a loaded machine.
+var tsharkScenarios = map[string]bool{"mixed": true, "v2": true}
 
 func hasDamage(sc *Scenario) bool {
 	for i := range sc.Steps {
