@@ -20,8 +20,8 @@
 // and crypto/tls run on the wall clock (timers, ticket ages); the capture does not: its
 // timestamps are synthetic, Options.Start for the first datagram, then Options.Step per
 // datagram in capture order, and Options.Gap between connections. The capture has no RTT.
-// The bytes differ between runs (crypto/rand); the truth and the datagram order of one
-// side do not, though how the two sides interleave may.
+// The bytes differ between runs (crypto/rand), and so may the number of datagrams and how
+// the two sides interleave; the truth does not.
 //
 // # Truth
 //
