@@ -1,7 +1,6 @@
 package flows
 
 import (
-	"net/netip"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -75,7 +74,6 @@ type frontEntry struct {
 	id       int
 	gen      int64
 	worker   int
-	src, dst netip.AddrPort // as the first packet had them
 	last     time.Time
 	finished bool // the front's copy of the worker's stateDone: drop its packets here
 	closing  bool // FIN or RST seen
@@ -190,9 +188,7 @@ func (t *Tracker) tcp(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, 
 			t.count.TCPFlows++
 			id = t.nextID
 		}
-		e = &frontEntry{id: id, gen: t.gen, worker: key.shard(len(t.workers)),
-			src: netip.AddrPortFrom(netip.AddrFrom16(h.src).Unmap(), h.sp),
-			dst: netip.AddrPortFrom(netip.AddrFrom16(h.dst).Unmap(), h.dp)}
+		e = &frontEntry{id: id, gen: t.gen, worker: key.shard(len(t.workers))}
 		if syn {
 			e.hasSYN, e.synSeq = true, h.seq
 		}

@@ -313,7 +313,7 @@ func (h *handshake) hasHello() bool { return h.ch != nil || h.sh != nil || h.hel
 // observation is what the connection showed, for the verdict.
 func (h *handshake) observation() *verdict.Observation {
 	ob := &verdict.Observation{ID: h.c.id, TS: h.chTS.UTC(), History: string(h.history), SelectedPSK: -1}
-	ob.Client, ob.Server = h.c.src, h.c.dst
+	ob.Client, ob.Server = h.c.endpoints()
 	// Direction 0 is the sender of the connection's first packet.
 	if h.client == 1 || (h.client < 0 && h.server == 0) {
 		ob.Client, ob.Server = ob.Server, ob.Client

@@ -67,19 +67,21 @@ func newTCPTransport(w *worker) *tcpTransport {
 // its SYNs, replayed to reassembly with the first data, so that a SYN
 // flood or a port scan allocates no reassembly state.
 type tcpWait struct {
-	syns []savedSYN
+	syns [2]savedSYN // the first SYN of each direction: from the first sender, then from its peer
 }
 
 func (*tcpWait) unjudged(*Counters) {}
 func (*tcpWait) release()           {}
 
-// savedSYN is a SYN kept until its flow carries data.
+// savedSYN is a SYN kept until its flow carries data: the packet, and
+// what of its item the replay needs.
 type savedSYN struct {
-	lt      layers.LinkType
-	ci      gopacket.CaptureInfo
-	hdr     header
-	data    []byte
-	fromSrc bool // sent by the flow's first sender
+	data           []byte // nil: none seen
+	ts             time.Time
+	lt             layers.LinkType
+	tcpOff, tcpEnd int32
+	sp             uint16
+	src            [16]byte
 }
 
 // decode reads the TCP header: from the bounds the front found, or, when
@@ -104,27 +106,38 @@ func (t *tcpTransport) packet(c *conn, it *item, data []byte) {
 		if len(seg.Payload) == 0 {
 			// The first SYN of each direction, as reassembly would have
 			// anchored the direction on it.
-			fromSrc := uint16(seg.SrcPort) == c.src.Port
+			fromSrc := uint16(seg.SrcPort) == c.sp
 			if seg.SYN {
 				if wait == nil {
 					wait = &tcpWait{}
 					c.stream = wait
 				}
-				if !slices.ContainsFunc(wait.syns, func(s savedSYN) bool { return s.fromSrc == fromSrc }) {
-					wait.syns = append(wait.syns, savedSYN{lt: it.lt, ci: it.ci, hdr: it.hdr, data: slices.Clone(data), fromSrc: fromSrc})
+				i := 0
+				if !fromSrc {
+					i = 1
+				}
+				if sy := &wait.syns[i]; sy.data == nil {
+					*sy = savedSYN{data: slices.Clone(data), ts: it.ci.Timestamp, lt: it.lt,
+						tcpOff: int32(it.hdr.tcpOff), tcpEnd: int32(it.hdr.tcpEnd), sp: it.hdr.sp, src: it.hdr.src}
 				}
 			}
 			return
 		}
-		s := &tcpConn{c: c, netFlow: gopacket.NewFlow(gopacket.EndpointType(1<<40+c.fe.gen), c.src.IP.AsSlice(), c.dst.IP.AsSlice())}
+		src, dst := c.endpoints()
+		s := &tcpConn{c: c, netFlow: gopacket.NewFlow(gopacket.EndpointType(1<<40+c.fe.gen), src.IP.AsSlice(), dst.IP.AsSlice())}
 		s.halves[0].stream.Msgs.Max = t.w.cfg.MaxMessage
 		s.halves[1].stream.Msgs.Max = t.w.cfg.MaxMessage
 		t.w.read(c, s)
 		if wait != nil {
+			// In the order they were seen: the first sender's SYN comes
+			// first (it is the flow's first packet when both were seen).
 			for _, sy := range wait.syns {
-				syIt := item{lt: sy.lt, hdr: sy.hdr}
+				if sy.data == nil {
+					continue
+				}
+				syIt := item{lt: sy.lt, hdr: header{src: sy.src, sp: sy.sp, tcpOff: int(sy.tcpOff), tcpEnd: int(sy.tcpEnd)}}
 				if t.decode(&syIt, sy.data) {
-					t.assemble(c, sy.ci, &sy.hdr)
+					t.assemble(c, gopacket.CaptureInfo{Timestamp: sy.ts, CaptureLength: len(sy.data), Length: len(sy.data)}, &syIt.hdr)
 				}
 			}
 			if !t.decode(it, data) {
@@ -141,7 +154,7 @@ func (t *tcpTransport) assemble(c *conn, ci gopacket.CaptureInfo, h *header) {
 	// The network flow of this packet, with the connection's unique type,
 	// so that a reused 4-tuple is a new reassembly connection.
 	nf := s.netFlow
-	if h.sp != c.src.Port || h.src != c.src16 {
+	if h.sp != c.sp || h.src != c.src16 {
 		nf = nf.Reverse()
 	}
 	t.conn = c
@@ -217,7 +230,7 @@ func (r *streamRef) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassem
 		return false
 	}
 	if !r.set {
-		fromSrc := uint16(tcp.SrcPort) == r.s.c.src.Port
+		fromSrc := uint16(tcp.SrcPort) == r.s.c.sp
 		r.flip, r.set = (dir == reassembly.TCPDirClientToServer) != fromSrc, true
 	}
 	if r.flip {

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"net/netip"
 	"slices"
 	"time"
 
@@ -46,9 +47,11 @@ type conn struct {
 	fe       *frontEntry
 	id       int
 	state    connState
-	src, dst verdict.Endpoint // as the flow's first packet had them
-	src16    [16]byte         // src's address as the front's header holds it
-	last     time.Time
+	// The flow's first sender and its peer, as the front's header holds
+	// them (IPv4 in IPv6-mapped form).
+	src16, dst16 [16]byte
+	sp, dp       uint16
+	last         time.Time
 	hs       *handshake // while reading
 	stream   connStream // the transport's state, while reading
 }
@@ -110,13 +113,19 @@ func (w *worker) packet(it *item, data []byte) {
 		return
 	}
 	if c == nil {
-		src := verdict.Endpoint{IP: it.fe.src.Addr(), Port: it.fe.src.Port()}
-		dst := verdict.Endpoint{IP: it.fe.dst.Addr(), Port: it.fe.dst.Port()}
-		c = &conn{w: w, fe: it.fe, id: it.fe.id, src: src, dst: dst, src16: it.fe.src.Addr().As16()}
+		// The front hands on a flow's first packet first: its sender is
+		// the flow's first sender.
+		c = &conn{w: w, fe: it.fe, id: it.fe.id, src16: it.hdr.src, dst16: it.hdr.dst, sp: it.hdr.sp, dp: it.hdr.dp}
 		w.flows[it.fe] = c
 	}
 	c.last = ts
 	tr.packet(c, it, data)
+}
+
+// endpoints returns the flow's first sender and its peer.
+func (c *conn) endpoints() (src, dst verdict.Endpoint) {
+	return verdict.Endpoint{IP: netip.AddrFrom16(c.src16).Unmap(), Port: c.sp},
+		verdict.Endpoint{IP: netip.AddrFrom16(c.dst16).Unmap(), Port: c.dp}
 }
 
 // read starts reading c's handshake, with the transport's stream.
