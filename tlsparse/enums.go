@@ -167,6 +167,22 @@ const (
 	ExtKeyShare            ExtensionType = 51 // RFC 8446, Section 4.2.8
 )
 
+var extensionNames = map[ExtensionType]string{
+	ExtServerName: "server_name", ExtSupportedGroups: "supported_groups", ExtECPointFormats: "ec_point_formats",
+	ExtSignatureAlgorithms: "signature_algorithms", ExtALPN: "application_layer_protocol_negotiation",
+	ExtSessionTicket: "session_ticket", ExtPreSharedKey: "pre_shared_key", ExtEarlyData: "early_data",
+	ExtSupportedVersions: "supported_versions", ExtPSKKeyExchangeModes: "psk_key_exchange_modes", ExtKeyShare: "key_share",
+}
+
+// String returns the extension's IANA name, or its number for one this
+// package does not read.
+func (t ExtensionType) String() string {
+	if n, ok := extensionNames[t]; ok {
+		return n
+	}
+	return fmt.Sprintf("extension_%d", uint16(t))
+}
+
 // CipherSuite is a cipher suite number (IANA "TLS Cipher Suites").
 type CipherSuite uint16
 

@@ -100,3 +100,18 @@ func TestHandshakeTypeString(t *testing.T) {
 		}
 	}
 }
+
+func TestExtensionAndEventNames(t *testing.T) {
+	// Names from the IANA TLS ExtensionType Values registry.
+	for _, tc := range []struct {
+		got, want string
+	}{
+		{ExtServerName.String(), "server_name"}, {ExtPreSharedKey.String(), "pre_shared_key"},
+		{ExtSessionTicket.String(), "session_ticket"}, {ExtensionType(65281).String(), "extension_65281"},
+		{EventChangeCipherSpec.String(), "change_cipher_spec"}, {EventKind(99).String(), "EventKind(99)"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%q, want %q", tc.got, tc.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package tlsparse
 
 import (
 	"errors"
+	"fmt"
 	"io"
 )
 
@@ -28,6 +29,17 @@ const (
 	// EventOther is any other record (heartbeat).
 	EventOther
 )
+
+var eventKindNames = [...]string{EventMessage: "message", EventSSLv2Hello: "sslv2_hello",
+	EventChangeCipherSpec: "change_cipher_spec", EventEncryptedHandshake: "encrypted_handshake",
+	EventAlert: "alert", EventApplicationData: "application_data", EventOther: "other"}
+
+func (k EventKind) String() string {
+	if int(k) < len(eventKindNames) && eventKindNames[k] != "" {
+		return eventKindNames[k]
+	}
+	return fmt.Sprintf("EventKind(%d)", uint8(k))
+}
 
 // Event is one thing a Stream found. Msg and Record alias the Stream's
 // buffers until the next Write or Next.

@@ -40,7 +40,7 @@ func writeText(w io.Writer, s *summary, largest []*sessions.Session) error {
 				fmt.Fprintf(&b, "  ... %d more servers\n", len(s.Servers)-serverRows)
 				break
 			}
-			name := fmt.Sprintf("%s:%d", r.Server.IP, r.Server.Port)
+			name := r.Server.String()
 			fmt.Fprintf(&b, "  %-26s %6d %6d %6d %5.1f%% %5d %8s %8s\n", clip(name, 26), r.Conns, r.Full, r.Resumed,
 				100*r.ResumptionRate, r.Rejected, age(r.MedianResumeAge), age(r.MaxResumeAge))
 			if r.SNI != "" {
@@ -98,7 +98,7 @@ func writeTrees(b *strings.Builder, big []*sessions.Session) {
 			break
 		}
 		fmt.Fprintf(b, "  %s\n", clip(fmt.Sprintf("%s  %d conns, %d rejected offers", clip(s.ID, 24), len(s.Conns), s.Rejected), textWidth-2))
-		fmt.Fprintf(b, "    server %s\n", clip(fmt.Sprintf("%s:%d %s", s.Server.IP, s.Server.Port, s.SNI), textWidth-11))
+		fmt.Fprintf(b, "    server %s\n", clip(s.Server.String()+" "+s.SNI, textWidth-11))
 		start := s.FirstTS
 		if s.Origin == nil {
 			b.WriteString("    (origin not visible)\n")
@@ -118,7 +118,7 @@ func writeTrees(b *strings.Builder, big []*sessions.Session) {
 				prefix = "    ┌─ "
 			}
 			fmt.Fprintf(b, "%s#%-7d %9s  %-16s %s\n", prefix, c.ID, offset(c.TS.Sub(start)), what,
-				clip(fmt.Sprintf("%s:%d", c.Client.IP, c.Client.Port), textWidth-47))
+				clip(c.Client.String(), textWidth-47))
 		}
 		if len(s.Conns) > sessionConns {
 			fmt.Fprintf(b, "    ... %d more\n", len(s.Conns)-sessionConns)
