@@ -28,9 +28,11 @@ type Packet struct {
 	// Frame is the number of the packet in its input as Wireshark counts
 	// it (frame.number): 1 for the first packet record, counting every
 	// packet record read, those skipped for their link type included and
-	// those a Filtered source rejects included, and counting on from one
-	// file to the next as Wireshark does for the files joined by
-	// mergecap -a. Live captures count the packets delivered.
+	// those a Filtered source rejects included, and the pcapng blocks
+	// Wireshark shows as frames of their own (custom blocks, systemd
+	// journal entries); counting on from one file to the next as
+	// Wireshark does for the files joined by mergecap -a. Live captures
+	// count the packets delivered.
 	Frame uint64
 }
 
@@ -62,8 +64,7 @@ type Stats struct {
 	// FilterRejected counts packets read but not delivered because the
 	// filter of a Filtered source rejected them; they are not in Packets,
 	// Bytes or SnaplenCut. Packets + UnsupportedLinkPackets +
-	// FilterRejected is the number of packet records read, the Frame of
-	// the last one read.
+	// FilterRejected is the number of packet records read.
 	FilterRejected uint64
 	// Live capture only, zero for files: the kernel's counters since the
 	// capture started. KernelPackets are the packets that passed the
@@ -199,6 +200,9 @@ func (s *files) Next() (Packet, error) {
 		p, err := s.cur.next()
 		s.passSecrets()
 		if err != nil {
+			if err == io.EOF {
+				s.otherFrames(^uint64(0)) // those after the last packet
+			}
 			s.cur.close()
 			s.cur = nil
 			if err == io.EOF {
@@ -207,6 +211,7 @@ func (s *files) Next() (Packet, error) {
 			s.err = err
 			return Packet{}, err
 		}
+		s.otherFrames(s.cur.records - 1)
 		s.frames++
 		p.Frame = s.frames
 		if !SupportedLinkType(p.LinkType) {
@@ -219,6 +224,24 @@ func (s *files) Next() (Packet, error) {
 			s.stats.SnaplenCut++
 		}
 		return p, nil
+	}
+}
+
+// otherFrames counts the frames of the blocks before packet record k
+// (0-based) of the current input that Wireshark numbers but that are no
+// packets.
+func (s *files) otherFrames(k uint64) {
+	sc := s.cur.stream.scan
+	if sc == nil {
+		return
+	}
+	n := 0
+	for n < len(sc.frames) && sc.frames[n] <= k {
+		n++
+	}
+	if n > 0 {
+		s.frames += uint64(n)
+		sc.frames = sc.frames[:copy(sc.frames, sc.frames[n:])]
 	}
 }
 

@@ -76,6 +76,12 @@ const (
 	ngDecryptSecrets  = 0x0000000a
 	ngByteOrderMagic  = 0x1a2b3c4d
 	ngMinBlockLength  = 12
+	ngPacket          = 0x00000002 // obsolete Packet Block, Appendix A
+	ngSimplePacket    = 0x00000003
+	ngEnhancedPacket  = 0x00000006
+	ngJournal         = 0x00000009 // systemd Journal Export Block, Section 4.7
+	ngCustom          = 0x00000bad // Custom Block, Section 4.9
+	ngCustomNoCopy    = 0x40000bad
 	ngSecretsBodyHead = 8 // secrets type, secrets length
 )
 
@@ -93,6 +99,12 @@ type ngScanner struct {
 	want   int    // bytes of it still to collect
 	broken bool
 	found  []Secrets // complete blocks, for the Source to pass on
+	// packets counts the packet blocks seen. frames holds, for each
+	// block that Wireshark counts as a frame but pcapgo does not return
+	// (custom blocks, systemd journal entries), how many packet blocks
+	// came before it, for the frame numbers.
+	packets uint64
+	frames  []uint64
 }
 
 // feed shows the scanner the next bytes of the stream.
@@ -151,6 +163,15 @@ func (sc *ngScanner) header() {
 		return
 	}
 	rest := uint64(length) - ngHeaderLen
+	switch sc.order.Uint32(h) {
+	case ngPacket, ngSimplePacket, ngEnhancedPacket:
+		sc.packets++
+	case ngCustom, ngCustomNoCopy, ngJournal:
+		// Wireshark reads these as records of their own, with a frame
+		// number (wiretap/pcapng.c: REC_TYPE_CUSTOM_BLOCK,
+		// REC_TYPE_SYSTEMD_JOURNAL_EXPORT).
+		sc.frames = append(sc.frames, sc.packets)
+	}
 	if sc.order.Uint32(h) == ngDecryptSecrets && length <= maxSecretsBlock {
 		sc.dsb = append(sc.dsb[:0], h[8:]...)
 		sc.want = int(rest)
