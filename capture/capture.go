@@ -25,6 +25,15 @@ type Packet struct {
 	// LinkType is the link type of the interface the packet was captured
 	// on; SupportedLinkType(LinkType) is always true.
 	LinkType layers.LinkType
+	// Frame is the number of the packet in its input as Wireshark counts
+	// it (frame.number): 1 for the first packet record, counting every
+	// packet record read, those skipped for their link type included and
+	// those a Filtered source rejects included, and the pcapng blocks
+	// Wireshark shows as frames of their own (custom blocks, systemd
+	// journal entries); counting on from one file to the next as
+	// Wireshark does for the files joined by mergecap -a. Live captures
+	// count the packets delivered.
+	Frame uint64
 }
 
 // Source delivers packets in capture-file order.
@@ -46,11 +55,16 @@ type Stats struct {
 	Bytes   uint64 // captured bytes of the packets delivered
 	// SnaplenCut counts delivered packets shorter than on the wire.
 	SnaplenCut uint64
-	// UnsupportedLinkPackets counts pcapng packets skipped because their
-	// interface's link type is not supported.
+	// UnsupportedLinkPackets counts pcapng packet records skipped because
+	// their interface's link type is not supported (pcap files of such a
+	// link type are refused when opened). They are not in Packets, Bytes
+	// or SnaplenCut, but they have a Frame number: the next packet's
+	// Frame counts them.
 	UnsupportedLinkPackets uint64
 	// FilterRejected counts packets read but not delivered because the
-	// filter of a Filtered source rejected them; they are not in Packets.
+	// filter of a Filtered source rejected them; they are not in Packets,
+	// Bytes or SnaplenCut. Packets + UnsupportedLinkPackets +
+	// FilterRejected is the number of packet records read.
 	FilterRejected uint64
 	// Live capture only, zero for files: the kernel's counters since the
 	// capture started. KernelPackets are the packets that passed the
@@ -81,7 +95,9 @@ type files struct {
 	cur    *fileReader // nil between inputs
 	err    error       // sticky: the error Next returned, io.EOF at the end
 	stats  Stats
-	size   int // of the read buffers
+	size   int    // of the ring's blocks
+	frames uint64 // packet records read in all inputs so far
+	opts   Options
 }
 
 // OpenFiles opens the named capture files, to be read in order as one
@@ -89,16 +105,24 @@ type files struct {
 // header checked before OpenFiles returns, so that a bad file is reported
 // before any packet is read. Errors are *Error.
 func OpenFiles(names []string, stdin io.Reader) (Source, error) {
-	return openFiles(names, stdin, bufSize)
+	return openFiles(names, stdin, blockSize, Options{})
 }
 
-// openFiles is OpenFiles with the size of the read buffers, which tests
-// make small so that records cross buffer boundaries.
-func openFiles(names []string, stdin io.Reader, size int) (*files, error) {
+// OpenFilesWith is OpenFiles with options.
+func OpenFilesWith(names []string, stdin io.Reader, opts Options) (Source, error) {
+	return openFiles(names, stdin, blockSize, opts)
+}
+
+// openFiles is OpenFilesWith with the size of the ring's blocks, which
+// tests make small so that records cross block boundaries.
+func openFiles(names []string, stdin io.Reader, size int, opts ...Options) (*files, error) {
 	if len(names) == 0 {
 		return nil, &Error{Err: errors.New("no input files")}
 	}
 	s := &files{inputs: make([]input, 0, len(names)), size: size}
+	if len(opts) > 0 {
+		s.opts = opts[0]
+	}
 	seenStdin := false
 	for _, name := range names {
 		in, err := s.check(name, stdin, &seenStdin)
@@ -139,7 +163,7 @@ func (s *files) check(name string, stdin io.Reader, seenStdin *bool) (input, err
 		}
 		return input{name: name, open: fr}, nil
 	}
-	fr, err := openNamed(name, min(s.size, checkBufSize))
+	fr, err := openNamed(name, s.size)
 	if err != nil {
 		return input{}, err
 	}
@@ -174,7 +198,11 @@ func (s *files) Next() (Packet, error) {
 			s.stats.Files++
 		}
 		p, err := s.cur.next()
+		s.passSecrets()
 		if err != nil {
+			if err == io.EOF {
+				s.otherFrames(^uint64(0)) // those after the last packet
+			}
 			s.cur.close()
 			s.cur = nil
 			if err == io.EOF {
@@ -183,6 +211,9 @@ func (s *files) Next() (Packet, error) {
 			s.err = err
 			return Packet{}, err
 		}
+		s.otherFrames(s.cur.records - 1)
+		s.frames++
+		p.Frame = s.frames
 		if !SupportedLinkType(p.LinkType) {
 			s.stats.UnsupportedLinkPackets++
 			continue
@@ -194,6 +225,41 @@ func (s *files) Next() (Packet, error) {
 		}
 		return p, nil
 	}
+}
+
+// otherFrames counts the frames of the blocks before packet record k
+// (0-based) of the current input that Wireshark numbers but that are no
+// packets.
+func (s *files) otherFrames(k uint64) {
+	sc := s.cur.stream.scan
+	if sc == nil {
+		return
+	}
+	n := 0
+	for n < len(sc.frames) && sc.frames[n] <= k {
+		n++
+	}
+	if n > 0 {
+		s.frames += uint64(n)
+		sc.frames = sc.frames[:copy(sc.frames, sc.frames[n:])]
+	}
+}
+
+// passSecrets hands the Decryption Secrets Blocks the current input's
+// scanner has found to the callback, if there is one, and forgets them.
+func (s *files) passSecrets() {
+	sc := s.cur.stream.scan
+	if sc == nil || len(sc.found) == 0 {
+		return
+	}
+	for i, sec := range sc.found {
+		if s.opts.Secrets != nil {
+			sec.File = s.cur.name
+			s.opts.Secrets(sec)
+		}
+		sc.found[i] = Secrets{}
+	}
+	sc.found = sc.found[:0]
 }
 
 func (s *files) Stats() Stats { return s.stats }

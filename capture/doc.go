@@ -53,11 +53,33 @@
 // [io.EOF]. After any error other than io.EOF the [Source] is finished and
 // keeps returning that error; the files after a bad one are not read.
 //
-// Buffers: [Packet.Data] belongs to the Source. It is reused and is valid
-// only until the next call to Next (or Close); callers copy what they keep.
-// Reading a packet allocates nothing for pcap files and for pcapng packets
-// without options; pcapgo allocates for pcapng packet options and for
-// interfaces whose link type is 256 or more (Linux cooked v2). The reader
-// given for "-" is read but never closed: it belongs to the caller. A Source
-// is not safe for concurrent use.
+// Decryption Secrets Blocks of pcapng files (TLS key logs that editcap
+// --inject-secrets puts in) are passed to [Options.Secrets] of
+// [OpenFilesWith] as they are met; the package does not parse them.
+// [Packet.Frame] is the packet's number as Wireshark shows it.
+//
+// Goroutines: each input, when its turn comes, is read by a goroutine of
+// its own. It fills a ring of four blocks of 1 MiB, one read() each (for a
+// gzip stream: decompressed to the end of the block), so that the kernel's
+// copy out of the page cache, and inflating, run beside the analysis
+// instead of before it. Next, on the caller's goroutine, walks pcap records
+// in place in those blocks and copies only a record that spans two blocks,
+// into a buffer of its own; pcapng is read by pcapgo's NgReader out of the
+// same blocks (one copy more, into pcapgo's buffer). The goroutine ends at
+// the end of its input, at a read error, or when the Source is closed; the
+// header check of OpenFiles runs on the caller's goroutine and starts none.
+// Close waits for it, except for the standard input, which is not ours to
+// close: a goroutine blocked reading it ends when that read returns, and
+// reads nothing more.
+//
+// Buffers: [Packet.Data] belongs to the Source. It points into a block of
+// the ring, or into the Source's own buffer for a record across blocks or
+// a pcapng packet, and is valid only until the next call to Next (or
+// Close): then the block may be given back to the reader goroutine and
+// overwritten. Callers copy what they keep. Reading a packet allocates
+// nothing for pcap files and for pcapng packets without options; pcapgo
+// allocates for pcapng packet options and for interfaces whose link type
+// is 256 or more (Linux cooked v2). The reader given for "-" is read but
+// never closed: it belongs to the caller. A Source is not safe for
+// concurrent use.
 package capture

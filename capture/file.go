@@ -2,7 +2,7 @@ package capture
 
 import (
 	"bufio"
-	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -11,25 +11,31 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
 const (
-	// bufSize is the read buffer of the file being read, and of its
-	// decompressed stream when it is gzip-compressed.
-	bufSize = 1 << 20
-	// checkBufSize is the read buffer for the header check of a regular
-	// file in OpenFiles, which is closed again right after.
-	checkBufSize = 64 << 10
-	// minBufSize is the smallest read buffer: bufio's default size, below
-	// which pcapgo would put another buffer in front of ours.
-	minBufSize = 4096
+	// frontBufSize is the buffer in front of the file, and in front of
+	// its gzip stream, in which the format is sniffed and the header
+	// checked; the reads of the ring, larger, go past it.
+	frontBufSize = 4096
+	// ngBufSize is the buffer pcapgo's pcapng reader reads through.
+	ngBufSize = 64 << 10
 	// sniffLen is how many bytes are peeked to tell the format, and shown
 	// when it is none.
 	sniffLen = 8
 	// pcapHeaderLen is the length of the pcap file header.
 	pcapHeaderLen = 24
+	// pcapRecordLen is the length of a pcap record header.
+	pcapRecordLen = 16
+	// maxPcapCapLen is the largest capture length of a pcap record taken
+	// whatever the file's snap length says: libpcap's MAXIMUM_SNAPLEN, as
+	// pcapgo takes it.
+	maxPcapCapLen = 262144
 )
 
 // Where a file was cut, for the ErrTruncated messages.
@@ -43,7 +49,8 @@ const (
 // errReader passes reads through and keeps the first error other than
 // io.EOF. pcapgo turns some errors into others (a pcapng reader reports a
 // failed read at a block boundary as a clean io.EOF), so the error of the
-// file itself, and of its gzip stream, is taken from here.
+// file itself, and of its gzip stream, is taken from here. Once the ring
+// runs, it is written by the reader goroutine: see fileReader.readErrs.
 type errReader struct {
 	r   io.Reader
 	err error
@@ -60,25 +67,36 @@ func (e *errReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// fileReader reads the packets of one input.
+// fileReader reads the packets of one input. The readers from file up to
+// stream.src are read on the caller's goroutine while the header is
+// checked, then by the ring's goroutine once the first packet is asked
+// for; everything else is the caller's.
 type fileReader struct {
 	name     string
 	file     *os.File // nil for the standard input, which is not ours to close
 	raw      errReader
-	gz       *gzip.Reader  // nil unless the input is gzip-compressed
-	inflated errReader     // reads gz
-	br       *bufio.Reader // what pcapgo reads
-	src      *errReader    // what br reads: raw, or inflated
-	pcap     *pcapgo.Reader
-	ng       *pcapgo.NgReader
-	format   format          // pcap or pcapng, once known
-	link     layers.LinkType // of a pcap file
-	header   bool            // the file header has been read
+	gz       *gzip.Reader // nil unless the input is gzip-compressed
+	inflated errReader    // reads gz
+	stream   stream       // the file's bytes after what the header check peeked
+	format   format       // pcap or pcapng, once known
+	header   bool         // the file header has been read
+	records  uint64       // packet records read, skipped ones included
+
+	// pcap
+	bigEndian bool
+	nanoScale uint32 // 1000 for microsecond timestamps, 1 for nanoseconds
+	snaplen   uint32
+	link      layers.LinkType
+	hdrSide   []byte // a record header that spans two blocks
+	side      []byte // packet data that spans blocks
+
+	// pcapng
+	ngbr *bufio.Reader // what ng reads: stream
+	ng   *pcapgo.NgReader
 	// binExp holds, for each interface of the current pcapng section seen
 	// so far, the exponent e of a 2^-e timestamp resolution whose
 	// conversion by pcapgo must be corrected, or 0.
-	binExp  []uint8
-	records uint64 // packet records read, skipped ones included
+	binExp []uint8
 }
 
 // openNamed opens a named file and checks its header. size is the read
@@ -102,11 +120,11 @@ func openNamed(name string, size int) (*fileReader, error) {
 
 // openReader sniffs the format of r, and reads and checks the file header.
 // file, when not nil, is closed by close; on error the caller closes it.
+// size is the block size of the ring.
 func openReader(name string, r io.Reader, file *os.File, size int) (*fileReader, error) {
-	size = max(size, minBufSize)
 	fr := &fileReader{name: name, file: file}
 	fr.raw.r = r
-	br := bufio.NewReaderSize(&fr.raw, size)
+	br := bufio.NewReaderSize(&fr.raw, frontBufSize)
 	head, err := peek(br, sniffLen)
 	if err != nil {
 		return nil, fr.fail(err, false, inFileHeader)
@@ -125,34 +143,30 @@ func openReader(name string, r io.Reader, file *os.File, size int) (*fileReader,
 		}
 		fr.gz = gz
 		fr.inflated.r = gz
-		br = bufio.NewReaderSize(&fr.inflated, size)
+		br = bufio.NewReaderSize(&fr.inflated, frontBufSize)
 		if head, err = peek(br, sniffLen); err != nil {
-			fr.closeGzip()
 			return nil, fr.fail(err, false, inFileHeader)
 		}
 		if f, partial = sniff(head); f == formatGzip {
 			f = formatUnknown // gzip in gzip: pcapgo would open it, but it is not what we claim to read
 		}
 		if partial {
-			fr.closeGzip()
 			return nil, fr.fail(io.ErrUnexpectedEOF, false, inFileHeader)
 		}
 	}
 	fr.format = f
-	fr.br, fr.src = br, &fr.raw
-	if fr.gz != nil {
-		fr.src = &fr.inflated
-	}
+	// A gzip reader hands out a little at a time: the ring fills each
+	// block to the end from it.
+	fr.stream = stream{src: br, size: size, fill: fr.gz != nil}
 	switch f {
 	case formatPcap:
 		err = fr.openPcap(br)
 	case formatPcapng:
-		err = fr.openPcapng(br)
+		err = fr.openPcapng()
 	default:
 		err = notCapture(name, head, fr.gz != nil)
 	}
 	if err != nil {
-		fr.closeGzip()
 		return nil, err
 	}
 	fr.header = true
@@ -177,8 +191,7 @@ func (fr *fileReader) openPcap(br *bufio.Reader) error {
 		return fr.fail(io.ErrUnexpectedEOF, false, inFileHeader)
 	}
 	h := parsePcapHeader(head)
-	// pcapgo reads version 2.4 only, which is what every writer since
-	// 1998 writes.
+	// Version 2.4 only, which is what every writer since 1998 writes.
 	if h.major != 2 || h.minor != 4 {
 		return &Error{File: fr.name, Err: fmt.Errorf("unsupported pcap version %d.%d (want 2.4)", h.major, h.minor)}
 	}
@@ -189,16 +202,20 @@ func (fr *fileReader) openPcap(br *bufio.Reader) error {
 			Hint: supportedHint,
 		}
 	}
-	r, err := pcapgo.NewReader(br)
-	if err != nil {
-		return fr.fail(err, false, inFileHeader)
+	fr.bigEndian, fr.snaplen = h.bigEndian, h.snaplen
+	fr.nanoScale = 1000
+	if h.nanos {
+		fr.nanoScale = 1
 	}
-	fr.pcap = r
 	fr.link = layers.LinkType(h.linkType)
+	fr.hdrSide = make([]byte, 0, pcapRecordLen)
+	br.Discard(pcapHeaderLen) // peeked: cannot fail
 	return nil
 }
 
-func (fr *fileReader) openPcapng(br *bufio.Reader) error {
+func (fr *fileReader) openPcapng() error {
+	fr.stream.scan = &ngScanner{}
+	fr.ngbr = bufio.NewReaderSize(&fr.stream, ngBufSize)
 	// WantMixedLinkType: every interface's packets, each with its own
 	// link type. Unknown block types are skipped by pcapgo in any case.
 	opts := pcapgo.NgReaderOptions{
@@ -206,7 +223,7 @@ func (fr *fileReader) openPcapng(br *bufio.Reader) error {
 		// Interface numbers start again in each section.
 		SectionEndCallback: func([]pcapgo.NgInterface, pcapgo.NgSectionInfo) { fr.binExp = fr.binExp[:0] },
 	}
-	r, err := pcapgo.NewNgReader(br, opts)
+	r, err := pcapgo.NewNgReader(fr.ngbr, opts)
 	if err != nil {
 		if errors.Is(err, pcapgo.ErrNgVersionMismatch) {
 			return &Error{File: fr.name, Err: errors.New("unsupported pcapng version (want 1.0)")}
@@ -217,19 +234,57 @@ func (fr *fileReader) openPcapng(br *bufio.Reader) error {
 	return nil
 }
 
+// u32 reads a pcap header field in the file's byte order.
+func (fr *fileReader) u32(b []byte) uint32 {
+	if fr.bigEndian {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
 // next reads the next packet record. The link type is not checked.
 func (fr *fileReader) next() (Packet, error) {
-	if fr.pcap != nil {
-		data, ci, err := fr.pcap.ZeroCopyReadPacketData()
-		if err != nil {
-			// pcapgo returns a bare io.EOF when the file ends right after
-			// a record header, as at the end of the file; ci tells them
-			// apart, since it is only set once a header has been read.
-			return Packet{}, fr.fail(err, !ci.Timestamp.IsZero(), inPcapRecord)
-		}
-		fr.records++
-		return Packet{Data: data, CI: ci, LinkType: fr.link}, nil
+	fr.stream.start()
+	if fr.format == formatPcap {
+		return fr.nextPcap()
 	}
+	return fr.nextPcapng()
+}
+
+// nextPcap walks the next pcap record in place in the ring's blocks
+// (draft-ietf-opsawg-pcap, Section 5). The checks and the arithmetic are
+// pcapgo's, so that what the package read with it reads the same.
+func (fr *fileReader) nextPcap() (Packet, error) {
+	s := &fr.stream
+	h, got, err := s.take(pcapRecordLen, &fr.hdrSide)
+	if err != nil {
+		if got > 0 && err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return Packet{}, fr.fail(err, false, inPcapRecord)
+	}
+	var ci gopacket.CaptureInfo
+	// Seconds, then micro- or nanoseconds; the product is a uint32, as
+	// in pcapgo, wrap included.
+	ci.Timestamp = time.Unix(int64(fr.u32(h[0:4])), int64(fr.u32(h[4:8])*fr.nanoScale)).UTC()
+	ci.CaptureLength = int(fr.u32(h[8:12]))
+	ci.Length = int(fr.u32(h[12:16]))
+	if ci.CaptureLength > max(int(fr.snaplen), maxPcapCapLen) {
+		return Packet{}, fr.fail(fmt.Errorf("capture length exceeds snap length: %d > %d", ci.CaptureLength, fr.snaplen), false, inPcapRecord)
+	}
+	if ci.CaptureLength > ci.Length {
+		return Packet{}, fr.fail(fmt.Errorf("capture length exceeds original packet length: %d > %d", ci.CaptureLength, ci.Length), false, inPcapRecord)
+	}
+	data, _, err := s.take(ci.CaptureLength, &fr.side)
+	if err != nil {
+		// A record cut right after its header, or inside its data.
+		return Packet{}, fr.fail(err, err == io.EOF, inPcapRecord)
+	}
+	fr.records++
+	return Packet{Data: data, CI: ci, LinkType: fr.link}, nil
+}
+
+func (fr *fileReader) nextPcapng() (Packet, error) {
 	data, ci, err := fr.ng.ZeroCopyReadPacketData()
 	if err != nil {
 		return Packet{}, fr.fail(err, false, inPcapngBlock)
@@ -291,16 +346,17 @@ func (fr *fileReader) fail(err error, mid bool, where string) error {
 	if fr.header {
 		after = " after " + packets(fr.records)
 	}
+	rawErr, gzErr, eof := fr.readErrs()
 	switch {
-	case fr.raw.err != nil:
-		return &Error{File: fr.name, Err: fmt.Errorf("read error%s: %w", after, osErr(fr.raw.err))}
-	case fr.inflated.err != nil && errors.Is(fr.inflated.err, io.ErrUnexpectedEOF):
+	case rawErr != nil:
+		return &Error{File: fr.name, Err: fmt.Errorf("read error%s: %w", after, osErr(rawErr))}
+	case gzErr != nil && errors.Is(gzErr, io.ErrUnexpectedEOF):
 		return &Error{File: fr.name, Err: truncated(after, inGzipStream)}
-	case fr.inflated.err != nil:
-		return &Error{File: fr.name, Err: fmt.Errorf("corrupt gzip stream%s: %w", after, fr.inflated.err)}
+	case gzErr != nil:
+		return &Error{File: fr.name, Err: fmt.Errorf("corrupt gzip stream%s: %w", after, gzErr)}
 	case errors.Is(err, io.ErrUnexpectedEOF), err == io.EOF && mid:
 		return &Error{File: fr.name, Err: truncated(after, where)}
-	case fr.format == formatPcapng && fr.atEnd() && strings.HasSuffix(err.Error(), io.ErrUnexpectedEOF.Error()):
+	case fr.format == formatPcapng && eof && fr.consumed() && strings.HasSuffix(err.Error(), io.ErrUnexpectedEOF.Error()):
 		// pcapgo formats the io.ErrUnexpectedEOF of a cut name
 		// resolution or decryption secrets block with %v, so it no
 		// longer matches; all input consumed says it is the cut.
@@ -314,9 +370,31 @@ func (fr *fileReader) fail(err error, mid bool, where string) error {
 	}
 }
 
-// atEnd reports whether all the input has been read and consumed.
-func (fr *fileReader) atEnd() bool {
-	return fr.br != nil && fr.src.eof && fr.br.Buffered() == 0
+// readErrs returns the errors the file and its gzip stream returned, and
+// whether the input ended, as far as the bytes read so far go. Before the
+// ring starts they are read on this goroutine; once it runs they are the
+// reader goroutine's until it has sent the block with the error, after
+// which they are frozen.
+func (fr *fileReader) readErrs() (raw, gz error, eof bool) {
+	if fr.stream.ring != nil && !fr.stream.ended {
+		return nil, nil, false
+	}
+	eof = fr.raw.eof
+	if fr.inflated.r != nil {
+		eof = fr.inflated.eof
+	}
+	return fr.raw.err, fr.inflated.err, eof
+}
+
+// consumed reports whether the bytes read so far have all been taken by
+// pcapgo.
+func (fr *fileReader) consumed() bool {
+	if fr.stream.ring == nil {
+		if b, ok := fr.stream.src.(*bufio.Reader); ok && b.Buffered() > 0 {
+			return false
+		}
+	}
+	return fr.stream.buffered() == 0 && (fr.ngbr == nil || fr.ngbr.Buffered() == 0)
 }
 
 // kind names the format for messages.
@@ -334,21 +412,18 @@ func (fr *fileReader) kind() string {
 	return k
 }
 
-// closeGzip releases the gzip reader.
-func (fr *fileReader) closeGzip() {
-	if fr.gz != nil {
-		fr.gz.Close()
-		fr.gz = nil
-	}
-}
-
-// close releases the file and the gzip reader.
+// close stops the reader goroutine and releases the file. The goroutine
+// of the standard input is told to stop but not waited for: a read of a
+// terminal or pipe that is not ours may block until more comes, after
+// which it ends without reading again.
 func (fr *fileReader) close() error {
-	fr.closeGzip()
-	if fr.file == nil {
-		return nil
+	var err error
+	if fr.file != nil {
+		err = fr.file.Close() // first: makes a read blocked on a named pipe return
 	}
-	err := fr.file.Close()
+	if fr.stream.ring != nil {
+		fr.stream.ring.close(fr.file != nil)
+	}
 	fr.file = nil
 	if err != nil {
 		return &Error{File: fr.name, Err: osErr(err)}

@@ -232,12 +232,12 @@ func (s *afpacketSource) Next() (Packet, error) {
 		if s.checkEarly && ci.Timestamp.Before(s.start) && (s.early == nil || !s.early.Matches(ci, data)) {
 			continue
 		}
-		s.packets.Add(1)
+		frame := s.packets.Add(1)
 		s.bytes.Add(uint64(len(data)))
 		if ci.CaptureLength < ci.Length {
 			s.snaplenCut.Add(1)
 		}
-		return Packet{Data: data, CI: ci, LinkType: s.lt}, nil
+		return Packet{Data: data, CI: ci, LinkType: s.lt, Frame: frame}, nil
 	}
 }
 

@@ -133,12 +133,12 @@ func (s *pcapSource) Next() (Packet, error) {
 		ci.CaptureLength = n
 		ci.Timestamp = ci.Timestamp.UTC()
 		ci.AncillaryData = nil
-		s.packets.Add(1)
+		frame := s.packets.Add(1)
 		s.bytes.Add(uint64(n))
 		if ci.CaptureLength < ci.Length {
 			s.snaplenCut.Add(1)
 		}
-		return Packet{Data: data, CI: ci, LinkType: s.lt}, nil
+		return Packet{Data: data, CI: ci, LinkType: s.lt, Frame: frame}, nil
 	}
 }
 

@@ -59,10 +59,13 @@ func sniff(head []byte) (f format, partial bool) {
 	return formatUnknown, partial
 }
 
-// pcapHeader is the part of the 24-byte pcap file header that is checked
-// before pcapgo reads it.
+// pcapHeader is what is read from the 24-byte pcap file header
+// (draft-ietf-opsawg-pcap, Section 4).
 type pcapHeader struct {
+	bigEndian    bool
+	nanos        bool // nanosecond timestamps (magic a1b23c4d)
 	major, minor uint16
+	snaplen      uint32
 	linkType     uint32
 }
 
@@ -75,9 +78,12 @@ func parsePcapHeader(b []byte) pcapHeader {
 	// information (draft-ietf-opsawg-pcap, Section 4, LinkType and
 	// additional information).
 	return pcapHeader{
-		major:    order.Uint16(b[4:6]),
-		minor:    order.Uint16(b[6:8]),
-		linkType: order.Uint32(b[20:24]) & 0xffff,
+		bigEndian: b[0] == 0xa1,
+		nanos:     bytes.HasPrefix(b, magicPcapNanoLE) || bytes.HasPrefix(b, magicPcapNanoBE),
+		major:     order.Uint16(b[4:6]),
+		minor:     order.Uint16(b[6:8]),
+		snaplen:   order.Uint32(b[16:20]),
+		linkType:  order.Uint32(b[20:24]) & 0xffff,
 	}
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh: how fast tlsresume reads a large capture, against the floor and tshark, and whether its counts are right.
 #
-# usage: scripts/bench.sh [--size MB] [--seed N] [--workers N] [--runs N] [--no-tshark] [--keep] [FILE]
+# usage: scripts/bench.sh [--size MB] [--seed N] [--workers N] [--runs N] [--no-tshark] [--no-gz] [--keep] [FILE]
 #
 # Without FILE it generates a capture of about --size MB (default 1000) with `tlsgen --bench --seed N` (default 1)
 # into /tmp/tlsresume-bench/, with its truth beside it, and removes both at the end unless --keep; a kept capture of
@@ -11,6 +11,10 @@
 #   - tlsresume -r FILE (with --workers N if given): median wall time of --runs runs (default 3) after a warm-up
 #     run, their spread, the peak resident memory, packets/s and MB/s (MB = 10^6 bytes of file) at the median;
 #   - floor FILE and floor -decode FILE the same way, and the ratio tlsresume / floor;
+#   - cat FILE > /dev/null the same way: the page cache's floor under the read floor, and the ratio floor / cat;
+#   - unless --no-gz, a .pcap.gz row: FILE compressed once with gzip -1 beside it (removed at the end unless
+#     --keep), tlsresume -r FILE.gz against its own floor, floor -gz (decompression alone), and a check that
+#     tlsresume counts the same on FILE.gz as on FILE;
 #   - tshark (scripts/tshark.sh, the same question) once, as a ratio to tlsresume, when tshark is installed;
 #   - the load average before each command's runs (other work on the machine shows there);
 #   - a check: tlsresume's tls_connections, resumed, by_method and rejected against the generator's truth (a
@@ -26,7 +30,7 @@ set -euo pipefail
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
 ROOT=$(dirname "$(dirname "$SELF")")
 OUTDIR=${TLSRESUME_BENCH_DIR:-/tmp/tlsresume-bench}
-SIZE=1000 SEED=1 WORKERS= RUNS=3 KEEP=0 TSHARK=1 FILE=
+SIZE=1000 SEED=1 WORKERS= RUNS=3 KEEP=0 TSHARK=1 GZ=1 FILE=
 
 usage() { sed -n '2,/^set -euo/p' "$SELF" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 die() { printf 'bench.sh: %s\n' "$*" >&2; exit 1; }
@@ -41,6 +45,7 @@ while (($#)); do
 	--runs) (($# > 1)) || bad "--runs needs a value"; num --runs "$2"; RUNS=$2; shift ;;
 	--keep) KEEP=1 ;;
 	--no-tshark) TSHARK=0 ;;
+	--no-gz) GZ=0 ;;
 	-h | --help) usage; exit 0 ;;
 	-*) usage >&2; exit 2 ;;
 	*) [[ -z $FILE ]] || bad "one FILE at most"; FILE=$1 ;;
@@ -168,6 +173,24 @@ measure tlsresume 1 "$RUNS" "$TMP/tlsresume.out" "${TLSRESUME[@]}" -r "$FILE"
 log "timing floor and floor -decode"
 measure floor 1 "$RUNS" /dev/null "$TMP/floor" "$FILE"
 measure floor-decode 1 "$RUNS" /dev/null "$TMP/floor" -decode "$FILE"
+log "timing cat"
+measure cat 1 "$RUNS" /dev/null cat "$FILE"
+HAVE_GZ=0
+if ((GZ)); then
+	GZFILE=$FILE.gz
+	if [[ ! -s $GZFILE ]]; then
+		command -v gzip >/dev/null || die "needs gzip for the .pcap.gz row (or --no-gz)"
+		log "compressing $FILE with gzip -1 (load $(load))"
+		gzip -1 -c "$FILE" >"$GZFILE.partial" || die "gzip failed"
+		mv "$GZFILE.partial" "$GZFILE"
+		GENERATED+=("$GZFILE")
+	fi
+	GZBYTES=$(stat -c %s "$GZFILE")
+	log "timing tlsresume and floor -gz on $GZFILE"
+	measure tlsresume-gz 1 "$RUNS" "$TMP/tlsresume-gz.out" "${TLSRESUME[@]}" -r "$GZFILE"
+	measure floor-gz 1 "$RUNS" /dev/null "$TMP/floor" -gz "$GZFILE"
+	HAVE_GZ=1
+fi
 HAVE_TSHARK=0
 if ((TSHARK)) && command -v tshark >/dev/null; then
 	# One run, no warm-up (the file is in the page cache by now): it takes 50 times as long.
@@ -186,11 +209,19 @@ printf '# tlsresume %s%s, %s, %d cores, %s; wall s = median of the runs after a 
 {
 	printf 'command\truns\twall_s\tspread_s\tpeak_MiB\tpackets/s\tMB/s\tload\tratio\n'
 	awk -F'\t' -v r1="$(ratio tlsresume floor)" -v r2="$(ratio tlsresume floor-decode)" \
-		-v r3="$( ((HAVE_TSHARK)) && ratio tshark tlsresume)" 'BEGIN { OFS = "\t" }
-		$1 == "tlsresume" { $10 = r1 " floor, " r2 " floor -decode" }
+		-v r3="$( ((HAVE_TSHARK)) && ratio tshark tlsresume)" -v r4="$(ratio floor cat)" -v r5="$(ratio tlsresume cat)" \
+		-v r6="$( ((HAVE_GZ)) && ratio tlsresume-gz floor-gz)" -v r7="$( ((HAVE_GZ)) && ratio tlsresume-gz tlsresume)" \
+		'BEGIN { OFS = "\t" }
+		$1 == "tlsresume" { $10 = r1 " floor, " r2 " floor -decode, " r5 " cat" }
+		$1 == "floor" { $10 = r4 " cat" }
 		$1 == "tshark" { $10 = r3 " tlsresume" }
+		$1 == "tlsresume-gz" { $1 = "tlsresume .gz"; $10 = r6 " floor -gz, " r7 " tlsresume" }
+		$1 == "floor-gz" { $1 = "floor -gz" }
+		$1 == "cat" { $1 = "cat > /dev/null" }
 		{ $1 = ($1 == "floor-decode") ? "floor -decode" : $1; print }' "$TMP/rows"
 } | column -t -s $'\t'
+((HAVE_GZ)) && printf '# the .gz rows read %s (gzip -1, %.1f MB); their MB/s and packets/s are of the uncompressed file\n' \
+	"$GZFILE" "$(awk -v b="$GZBYTES" 'BEGIN { print b / 1e6 }')"
 ((HAVE_TSHARK)) || echo "tshark: skipped ($( ((TSHARK)) && echo 'not installed' || echo '--no-tshark'))"
 
 # --- the check -------------------------------------------------------------------------------------------------------
@@ -215,6 +246,12 @@ check() {
 	paste <(printf '%s\n' tls_connections resumed ticket psk session_id rejected) <(tr ' ' '\n' <<<"$a") <(tr ' ' '\n' <<<"$b") |
 		awk -F'\t' '{ printf "  %-16s %10s %10s%s\n", $1, $2, $3, ($2 == $3 ? "" : "   <--") }'
 }
+if ((HAVE_GZ)); then
+	SUMGZ=$(grep '"type":"summary"' "$TMP/tlsresume-gz.out" | tail -1)
+	BYMGZ=$(grep -o '"by_method":{[^}]*}' <<<"$SUMGZ" | head -1)
+	GOTGZ="$(first tls_connections "$SUMGZ") $(first resumed "$SUMGZ") $(first ticket "$BYMGZ") $(first psk "$BYMGZ") $(first session_id "$BYMGZ") $(first rejected "$SUMGZ")"
+	check "tlsresume on FILE.gz vs on FILE: .gz, plain" 1 "$GOTGZ" "$GOT"
+fi
 if [[ -n $TRUTH ]]; then
 	WANT=$(awk -F'\t' 'NR > 1 { n++; if ($12 == "resumed") { r++; m[$13]++ } if ($15 == "true") rej++ }
 		END { printf "%d %d %d %d %d %d", n, r, m["ticket"], m["psk"], m["session_id"], rej }' "$TRUTH")

@@ -1,6 +1,7 @@
-// Copied from the shared benchmark kit, /work/shared/bench/floor/main.go (2026-11-23), unchanged but
-// for this comment; there it is its own module pinned to gopacket v1.7.7, the version this
-// module uses too. scripts/bench.sh builds it to time the bare read loop beside tlsresume.
+// Copied from the shared benchmark kit, /work/shared/bench/floor/main.go (2026-11-23); there it is its
+// own module pinned to gopacket v1.7.7, the version this module uses too. Added here: -gz, the floor of
+// a .pcap.gz (decompression alone). scripts/bench.sh builds it to time the bare read loop beside
+// tlsresume.
 
 // Command floor is the speed floor for reading a capture file: it reads a pcap
 // or pcapng file with gopacket's pure-Go pcapgo reader, one packet at a time
@@ -12,14 +13,21 @@
 // counts the TCP segments that carry payload: the floor for a tool that looks
 // at every packet's headers before it reassembles anything.
 //
+// With -gz it only decompresses FILE, a gzip stream, and throws the bytes
+// away: the floor for reading a .pcap.gz, which no reader of it can beat.
+// -gzlib says whose inflater: klauspost (github.com/klauspost/compress/gzip,
+// what tlsresume uses) or std (compress/gzip, what pcapgo uses).
+//
 // Usage:
 //
 //	floor [-decode] FILE
+//	floor -gz [-gzlib klauspost|std] FILE.gz
 //
 // Output, one line on stdout:
 //
 //	packets N bytes B
 //	packets N bytes B tcp T tcp_payload P udp U other O decode_errors E   (with -decode)
+//	inflated B   (with -gz: the decompressed length)
 //
 // bytes is the sum of the captured lengths of the packets (record headers not
 // included). Exit status: 0 on success, 1 on a read error (the counts so far are
@@ -28,6 +36,7 @@ package main
 
 import (
 	"bufio"
+	"compress/gzip"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,6 +46,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	kgzip "github.com/klauspost/compress/gzip"
 )
 
 // readBufferSize is the read-ahead buffer between the file and the pcap
@@ -57,8 +67,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("floor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	decode := fs.Bool("decode", false, "also decode link, IP, TCP and UDP headers and count TCP segments with payload")
+	gz := fs.Bool("gz", false, "only decompress FILE, a gzip stream, and count the bytes")
+	gzlib := fs.String("gzlib", "klauspost", "the inflater for -gz: klauspost or std")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: floor [-decode] FILE")
+		fmt.Fprintln(stderr, "usage: floor [-decode] FILE | floor -gz [-gzlib klauspost|std] FILE.gz")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -78,6 +90,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer f.Close()
+
+	if *gz {
+		n, err := inflate(f, *gzlib)
+		fmt.Fprintf(stdout, "inflated %d\n", n)
+		if err != nil {
+			fmt.Fprintf(stderr, "floor: %s: %v\n", fs.Arg(0), err)
+			return 1
+		}
+		return 0
+	}
 
 	r, err := openReader(bufio.NewReaderSize(f, readBufferSize))
 	if err != nil {
@@ -102,6 +124,41 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// inflate decompresses r with the named gzip library into a buffer that is
+// reused, and returns the decompressed length.
+func inflate(r io.Reader, lib string) (int64, error) {
+	br := bufio.NewReaderSize(r, readBufferSize)
+	var zr io.Reader
+	switch lib {
+	case "klauspost":
+		z, err := kgzip.NewReader(br)
+		if err != nil {
+			return 0, err
+		}
+		zr = z
+	case "std":
+		z, err := gzip.NewReader(br)
+		if err != nil {
+			return 0, err
+		}
+		zr = z
+	default:
+		return 0, fmt.Errorf("-gzlib %q: want klauspost or std", lib)
+	}
+	buf := make([]byte, readBufferSize)
+	var n int64
+	for {
+		m, err := zr.Read(buf)
+		n += int64(m)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }
 
 // openReader picks the pcapng or the pcap reader from the file's first four
