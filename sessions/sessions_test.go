@@ -45,7 +45,7 @@ func tkt(d string, hint int64) verdict.Issued {
 }
 func sid(d string) verdict.Issued { return verdict.Issued{Kind: verdict.IssuedSessionID, Digest: d} }
 
-// TestSessionsJoin12 follows DESIGN.md's TLS 1.2 rules on hand-made
+// TestSessionsJoin12 follows docs/design.md's TLS 1.2 rules on hand-made
 // sequences of connections.
 func TestSessionsJoin12(t *testing.T) {
 	s := New(Config{})

@@ -23,7 +23,7 @@ import (
 // (real captures from Zeek, Suricata, Wireshark, Arkime, nDPI, mercury, ...)
 // and compares each TLS-over-TCP handshake attempt of its tshark-derived
 // ground truth (groundtruth/*.tsv, made by gt.py; see testdata/pcaps/README.md)
-// with our conn event, under DESIGN.md's resumption rules:
+// with our conn event, under docs/design.md's resumption rules:
 //
 //   - verdict: full, resumed by session_id / ticket / psk, or unknown;
 //   - rejected: an offer followed by a full handshake;
@@ -37,12 +37,12 @@ import (
 //   - id: ids follow tshark's tcp.stream; endpoints: the client is the
 //     sender of the ClientHello.
 //
-// The ground truth is read with DESIGN.md's rules where gt.py judges one
+// The ground truth is read with docs/design.md's rules where gt.py judges one
 // handshake alone: a decision resting only on an absence ("-> inferred"),
 // abbreviated_unknown and incomplete are unknown; offer_rejected=sid is a
 // rejection only when a server in the capture assigned that session ID
 // earlier. gt.py's sid? (the ID came from a TLS 1.3-capable client) follows
-// the same rule: DESIGN makes an assigned ID an offer whoever sends it
+// the same rule: docs/design.md makes an assigned ID an offer whoever sends it
 // (suricata-verify base64-decode-5885 tcp:13 offers the ID tcp:3 was given
 // and another server of the farm refuses it); an ID never seen assigned is
 // never a rejection.
@@ -58,7 +58,7 @@ type corpusException struct {
 	stream  string // ground-truth stream ("tcp:3"), "" for the whole capture
 	check   string // exit, verdict, rejected, compat, resumes, offered, missing, id, endpoints
 	got     string // what we say
-	want    string // what the ground truth (read by DESIGN.md's rules) says
+	want    string // what the ground truth (read by docs/design.md's rules) says
 	why     string // checked with tshark
 }
 
@@ -66,7 +66,7 @@ type corpusException struct {
 // tshark. Keep it true: an entry that no longer occurs fails the test.
 // stream "*" with got and want "*" is a capture-wide cause (a tunnel hiding
 // one direction); stream "*" with values is a per-capture count (id).
-// Wrong verdicts by DESIGN.md's rules are bugs, not exceptions: they are
+// Wrong verdicts by docs/design.md's rules are bugs, not exceptions: they are
 // not listed here.
 var corpusExceptions = []corpusException{
 	// Damaged files.
@@ -75,7 +75,7 @@ var corpusExceptions = []corpusException{
 	{"suricata-verify/tests/bug-1450-05/tls_DER-incomplete-content.pcap", "", "exit", "1", "0",
 		"damaged file: record 7 claims a 4325376-byte packet (snaplen 262144); tshark and capinfos also stop after 6 packets"},
 
-	// Encapsulations we do not decode (DESIGN: Ethernet, 802.1Q/QinQ,
+	// Encapsulations we do not decode (docs/design.md: Ethernet, 802.1Q/QinQ,
 	// Linux cooked, raw IP, BSD null).
 	{"arkime/pppoe.pcap", "tcp:0", "missing", "no conn", "full", "inside PPPoE session frames (ethertype 0x8864), not decoded"},
 	{"zeek/pppoe-over-qinq.pcap", "tcp:0", "missing", "no conn", "full", "inside PPPoE (ethertype 0x8864) over QinQ; PPPoE is not decoded"},
@@ -139,7 +139,7 @@ var corpusExceptions = []corpusException{
 
 	// Out of scope.
 	{"zeek/tls/ssl-v2.pcap", "tcp:0", "verdict", "unknown", "full",
-		"SSL 2.0 only: the server answers with an SSLv2 SERVER-HELLO, which we do not parse (DESIGN: only the SSLv2-compatible ClientHello); gt reads its session_id_hit=0"},
+		"SSL 2.0 only: the server answers with an SSLv2 SERVER-HELLO, which we do not parse (docs/design.md: only the SSLv2-compatible ClientHello); gt reads its session_id_hit=0"},
 }
 
 // corpusRow is one ground-truth handshake attempt.
@@ -334,8 +334,8 @@ func (s *corpusStats) add(check string, ok bool) {
 	s.checks[check] = v
 }
 
-// expectedVerdict is the verdict DESIGN.md's rules give for a ground-truth
-// row: gt.py's decision, except where it rests on evidence DESIGN calls weak.
+// expectedVerdict is the verdict docs/design.md's rules give for a ground-truth
+// row: gt.py's decision, except where it rests on evidence docs/design.md calls weak.
 func expectedVerdict(r corpusRow) string {
 	switch r["decision"] {
 	case "full":
