@@ -340,7 +340,7 @@ func expectedVerdict(r corpusRow) string {
 	switch r["decision"] {
 	case "full":
 		if r.inferred() {
-			// DESIGN: evidence that is only an absence is weak: unknown.
+			// docs/design.md: evidence that is only an absence is weak: unknown.
 			return "unknown"
 		}
 		return "full"
@@ -358,7 +358,7 @@ func expectedVerdict(r corpusRow) string {
 		return "resumed/psk"
 	case "abbreviated_unknown":
 		// Abbreviated, but nothing offered that it could resume (no
-		// ClientHello, or no ticket and no echo): DESIGN has no mechanism
+		// ClientHello, or no ticket and no echo): docs/design.md has no mechanism
 		// to name, so unknown.
 		return "unknown"
 	case "incomplete":
@@ -564,7 +564,7 @@ func compareCorpus(rows []corpusRow, conns []*corpusConn, stats *corpusStats) (d
 			add(corpusDisagreement{stream, "rejected", strconv.FormatBool(c.Rejected), strconv.FormatBool(wantRej), detail})
 		}
 
-		// Offered: what the ClientHello offered, as DESIGN counts it.
+		// Offered: what the ClientHello offered, as docs/design.md counts it.
 		if r["ch_frame"] != "" {
 			var wantOff []string
 			switch {

@@ -100,7 +100,7 @@ func (v *cacheView) Put(key string, cs *tls.ClientSessionState) {
 	}
 }
 
-// ticketDigest is the DESIGN.md digest (first 16 bytes of SHA-256, hex) of the ticket, or of
+// ticketDigest is the docs/design.md digest (first 16 bytes of SHA-256, hex) of the ticket, or of
 // the PSK identity in TLS 1.3, that the client would send for this session.
 func ticketDigest(cs *tls.ClientSessionState) string {
 	if cs == nil {

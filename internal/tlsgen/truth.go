@@ -55,7 +55,7 @@ type Conn struct {
 	// 1.2) or PSK identity (TLS 1.3) it offered, whether accepted or not; 0 when nothing was
 	// offered. Unlike Session it changes along a chain of renewed tickets.
 	TicketFrom int
-	// Offer is the digest (first 16 bytes of SHA-256, hex, as in DESIGN.md) of the offered
+	// Offer is the digest (first 16 bytes of SHA-256, hex, as in docs/design.md) of the offered
 	// ticket or PSK identity; "" when nothing was offered.
 	Offer string
 	// Issued lists the digests of the tickets the client received and stored on this
