@@ -66,6 +66,10 @@ type Stats struct {
 	// Bytes or SnaplenCut. Packets + UnsupportedLinkPackets +
 	// FilterRejected is the number of packet records read.
 	FilterRejected uint64
+	// InputBytes counts the bytes read from the input files so far, as
+	// they are on disk (compressed, for gzip), read-ahead included: with
+	// the files' sizes, how far the reading has got.
+	InputBytes uint64
 	// Live capture only, zero for files: the kernel's counters since the
 	// capture started. KernelPackets are the packets that passed the
 	// kernel filter, KernelDrops those of them dropped because the buffer
@@ -90,14 +94,15 @@ type input struct {
 
 // files reads inputs one after the other.
 type files struct {
-	inputs []input
-	next   int         // index in inputs of the next input to start
-	cur    *fileReader // nil between inputs
-	err    error       // sticky: the error Next returned, io.EOF at the end
-	stats  Stats
-	size   int    // of the ring's blocks
-	frames uint64 // packet records read in all inputs so far
-	opts   Options
+	inputs    []input
+	next      int         // index in inputs of the next input to start
+	cur       *fileReader // nil between inputs
+	err       error       // sticky: the error Next returned, io.EOF at the end
+	stats     Stats
+	size      int    // of the ring's blocks
+	frames    uint64 // packet records read in all inputs so far
+	inputDone uint64 // bytes read from the inputs already finished
+	opts      Options
 }
 
 // OpenFiles opens the named capture files, to be read in order as one
@@ -203,6 +208,7 @@ func (s *files) Next() (Packet, error) {
 			if err == io.EOF {
 				s.otherFrames(^uint64(0)) // those after the last packet
 			}
+			s.inputDone += s.cur.raw.n.Load()
 			s.cur.close()
 			s.cur = nil
 			if err == io.EOF {
@@ -262,7 +268,32 @@ func (s *files) passSecrets() {
 	sc.found = sc.found[:0]
 }
 
-func (s *files) Stats() Stats { return s.stats }
+func (s *files) Stats() Stats {
+	st := s.stats
+	st.InputBytes = s.inputDone
+	if s.cur != nil {
+		st.InputBytes += s.cur.raw.n.Load()
+	}
+	return st
+}
+
+// InputSize returns the total size of the named files, and false when one
+// of them is not a regular file (the standard input, a pipe), whose size
+// is not known in advance.
+func InputSize(names []string) (int64, bool) {
+	var total int64
+	for _, name := range names {
+		if name == stdinName {
+			return 0, false
+		}
+		fi, err := os.Stat(name)
+		if err != nil || !fi.Mode().IsRegular() {
+			return 0, false
+		}
+		total += fi.Size()
+	}
+	return total, true
+}
 
 func (s *files) Close() error {
 	var first error

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -54,11 +55,13 @@ const (
 type errReader struct {
 	r   io.Reader
 	err error
-	eof bool // r returned io.EOF
+	eof bool          // r returned io.EOF
+	n   atomic.Uint64 // bytes read; read by Stats on the caller's goroutine
 }
 
 func (e *errReader) Read(p []byte) (int, error) {
 	n, err := e.r.Read(p)
+	e.n.Add(uint64(n))
 	if err == io.EOF {
 		e.eof = true
 	} else if err != nil && e.err == nil {

@@ -155,7 +155,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if live {
 		readErr = readLive(ctx, src, tr, &o)
 	} else {
-		prog := newProgress(stderr, src, out)
+		prog := newProgress(stderr, stdout, src, out, o.files)
 		readErr = readAll(ctx, src, tr, prog, o.count)
 		prog.done()
 	}
