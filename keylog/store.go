@@ -1,0 +1,154 @@
+package keylog
+
+// DefaultMaxEntries is the number of client randoms a Store keeps when
+// Options.MaxEntries is zero.
+const DefaultMaxEntries = 1 << 20
+
+// BytesPerEntry is the measured heap cost of one client random holding one
+// 48-byte secret, the cost of a flood of connections the capture never
+// saw (TestFloodBoundedMemory measures it and checks it stays under this):
+// the map slot (32-byte key, 40-byte Secrets), its share of the table, the
+// insertion-order ring (32 bytes) and the secret's own allocation. An
+// entry holding all five secrets of a TLS 1.3 connection costs about 150
+// bytes more. At DefaultMaxEntries a Store stays under
+// DefaultMaxEntries*BytesPerEntry (about 300 MB) for single-secret floods.
+const BytesPerEntry = 300
+
+// Options configure a Store. The zero value is usable.
+type Options struct {
+	// MaxEntries bounds the client randoms kept; at the bound the oldest
+	// (first seen) is evicted. Zero means DefaultMaxEntries.
+	MaxEntries int
+}
+
+// Secrets is what a Store knows about one client random. It is a value
+// and immutable: adding a secret later builds a new one.
+type Secrets struct {
+	lens [numLabels]uint8 // secret length per label, 0 when absent
+	buf  []byte           // the present secrets, in Label order
+}
+
+// Get returns the secret for l and whether it is known. The slice must
+// not be modified.
+func (s Secrets) Get(l Label) ([]byte, bool) {
+	if l >= numLabels || s.lens[l] == 0 {
+		return nil, false
+	}
+	off := 0
+	for i := Label(0); i < l; i++ {
+		off += int(s.lens[i])
+	}
+	n := int(s.lens[l])
+	return s.buf[off : off+n : off+n], true
+}
+
+// Has reports whether the secret for l is known.
+func (s Secrets) Has(l Label) bool { return l < numLabels && s.lens[l] != 0 }
+
+// Count returns how many of the labels are known.
+func (s Secrets) Count() int {
+	n := 0
+	for _, v := range s.lens {
+		if v != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// with returns a copy of s holding e's secret, and whether it replaced one.
+func (s Secrets) with(e *Entry) (Secrets, bool) {
+	var out Secrets
+	out.lens = s.lens
+	replaced := out.lens[e.Label] != 0
+	out.lens[e.Label] = uint8(e.SecretLen)
+	total := 0
+	for _, v := range out.lens {
+		total += int(v)
+	}
+	out.buf = make([]byte, 0, total)
+	for l := Label(0); l < numLabels; l++ {
+		if l == e.Label {
+			out.buf = append(out.buf, e.SecretBytes()...)
+		} else if old, ok := s.Get(l); ok {
+			out.buf = append(out.buf, old...)
+		}
+	}
+	return out, replaced
+}
+
+// Stats counts what a Store has read. Counters only grow.
+type Stats struct {
+	Lines     int64            // lines read, blank and comment lines included
+	Added     [NumLabels]int64 // lines kept, per Label
+	Replaced  int64            // kept lines that overwrote a secret already held
+	Unknown   int64            // well-formed lines with a label not kept
+	Malformed int64            // lines skipped as malformed
+	// FirstMalformedLine is the 1-based number of the first malformed
+	// line within the input it came from (one ReadFrom call, one DSB, or
+	// a Follower's file since its last restart); 0 when none.
+	FirstMalformedLine int64
+	Evicted            int64 // client randoms dropped at the MaxEntries bound
+	DSBSkipped         int64 // Decryption Secrets Blocks of another type
+}
+
+// Store holds the secrets of a key log by client random, bounded to
+// MaxEntries client randoms with oldest-first eviction. It is not safe for
+// concurrent use.
+type Store struct {
+	max   int
+	m     map[[32]byte]Secrets
+	ring  [][32]byte // client randoms in insertion order, circular once full
+	head  int        // oldest ring slot once len(ring) == max
+	stats Stats
+}
+
+// NewStore returns an empty Store.
+func NewStore(opts Options) *Store {
+	max := opts.MaxEntries
+	if max <= 0 {
+		max = DefaultMaxEntries
+	}
+	return &Store{max: max, m: make(map[[32]byte]Secrets)}
+}
+
+// Len returns the number of client randoms held.
+func (s *Store) Len() int { return len(s.m) }
+
+// Stats returns the counters so far.
+func (s *Store) Stats() Stats { return s.stats }
+
+// Lookup returns the secrets known for a client random.
+func (s *Store) Lookup(clientRandom [32]byte) (Secrets, bool) {
+	sec, ok := s.m[clientRandom]
+	return sec, ok
+}
+
+// Add keeps e's secret, replacing one already held for the same label and
+// client random. A new client random at the bound evicts the oldest.
+func (s *Store) Add(e *Entry) {
+	if e.Label == LabelUnknown || e.Label >= numLabels || !validSecretLen(e.Label, e.SecretLen) {
+		s.stats.Malformed++
+		return
+	}
+	s.stats.Added[e.Label]++
+	old, ok := s.m[e.ClientRandom]
+	if !ok {
+		if len(s.ring) < s.max {
+			s.ring = append(s.ring, e.ClientRandom)
+		} else {
+			delete(s.m, s.ring[s.head])
+			s.stats.Evicted++
+			s.ring[s.head] = e.ClientRandom
+			s.head++
+			if s.head == s.max {
+				s.head = 0
+			}
+		}
+	}
+	sec, replaced := old.with(e)
+	if replaced {
+		s.stats.Replaced++
+	}
+	s.m[e.ClientRandom] = sec
+}
