@@ -4,14 +4,14 @@ package keylog
 // Options.MaxEntries is zero.
 const DefaultMaxEntries = 1 << 20
 
-// BytesPerEntry is the measured heap cost of one client random holding one
-// 48-byte secret, the cost of a flood of connections the capture never
-// saw (TestFloodBoundedMemory measures it and checks it stays under this):
-// the map slot (32-byte key, 40-byte Secrets), its share of the table, the
-// insertion-order ring (32 bytes) and the secret's own allocation. An
-// entry holding all five secrets of a TLS 1.3 connection costs about 150
-// bytes more. At DefaultMaxEntries a Store stays under
-// DefaultMaxEntries*BytesPerEntry (about 300 MB) for single-secret floods.
+// BytesPerEntry bounds the heap cost of one client random holding one
+// 48-byte secret, the cost of a flood of connections the capture never saw:
+// the index map slot (32-byte key, 4-byte slot number) and its share of the
+// table, the slot (32-byte client random, 40-byte Secrets) and the
+// secret's own allocation. TestFloodBoundedMemory measured 277 bytes (go1.26,
+// amd64) and fails above this bound. An entry holding the five secrets of a
+// TLS 1.3 connection costs about 130 bytes more. At DefaultMaxEntries a
+// single-secret flood stays under about 300 MB.
 const BytesPerEntry = 300
 
 // Options configure a Store. The zero value is usable.
@@ -97,10 +97,16 @@ type Stats struct {
 // concurrent use.
 type Store struct {
 	max   int
-	m     map[[32]byte]Secrets
-	ring  [][32]byte // client randoms in insertion order, circular once full
-	head  int        // oldest ring slot once len(ring) == max
+	idx   map[[32]byte]uint32 // client random → slot
+	slots []slot              // in insertion order, circular once full
+	head  int                 // the oldest slot once len(slots) == max
 	stats Stats
+}
+
+// slot is one entry; the slots double as the eviction order.
+type slot struct {
+	clientRandom [32]byte
+	secrets      Secrets
 }
 
 // NewStore returns an empty Store.
@@ -109,19 +115,22 @@ func NewStore(opts Options) *Store {
 	if max <= 0 {
 		max = DefaultMaxEntries
 	}
-	return &Store{max: max, m: make(map[[32]byte]Secrets)}
+	return &Store{max: max, idx: make(map[[32]byte]uint32)}
 }
 
 // Len returns the number of client randoms held.
-func (s *Store) Len() int { return len(s.m) }
+func (s *Store) Len() int { return len(s.idx) }
 
 // Stats returns the counters so far.
 func (s *Store) Stats() Stats { return s.stats }
 
 // Lookup returns the secrets known for a client random.
 func (s *Store) Lookup(clientRandom [32]byte) (Secrets, bool) {
-	sec, ok := s.m[clientRandom]
-	return sec, ok
+	i, ok := s.idx[clientRandom]
+	if !ok {
+		return Secrets{}, false
+	}
+	return s.slots[i].secrets, true
 }
 
 // Add keeps e's secret, replacing one already held for the same label and
@@ -132,23 +141,27 @@ func (s *Store) Add(e *Entry) {
 		return
 	}
 	s.stats.Added[e.Label]++
-	old, ok := s.m[e.ClientRandom]
-	if !ok {
-		if len(s.ring) < s.max {
-			s.ring = append(s.ring, e.ClientRandom)
-		} else {
-			delete(s.m, s.ring[s.head])
-			s.stats.Evicted++
-			s.ring[s.head] = e.ClientRandom
-			s.head++
-			if s.head == s.max {
-				s.head = 0
-			}
+	if i, ok := s.idx[e.ClientRandom]; ok {
+		sec, replaced := s.slots[i].secrets.with(e)
+		if replaced {
+			s.stats.Replaced++
 		}
+		s.slots[i].secrets = sec
+		return
 	}
-	sec, replaced := old.with(e)
-	if replaced {
-		s.stats.Replaced++
+	sec, _ := Secrets{}.with(e)
+	if len(s.slots) < s.max {
+		s.idx[e.ClientRandom] = uint32(len(s.slots))
+		s.slots = append(s.slots, slot{e.ClientRandom, sec})
+		return
 	}
-	s.m[e.ClientRandom] = sec
+	old := &s.slots[s.head]
+	delete(s.idx, old.clientRandom)
+	s.stats.Evicted++
+	*old = slot{e.ClientRandom, sec}
+	s.idx[e.ClientRandom] = uint32(s.head)
+	s.head++
+	if s.head == s.max {
+		s.head = 0
+	}
 }
