@@ -155,6 +155,12 @@ func TestRead(t *testing.T) {
 					t.Errorf("Next after the end: %v, want io.EOF", err)
 				}
 				st := src.Stats()
+				// Every byte of the input was read, as stored (gzip:
+				// compressed).
+				if st.InputBytes != uint64(len(b)) {
+					t.Errorf("InputBytes %d, the input has %d", st.InputBytes, len(b))
+				}
+				st.InputBytes = 0
 				wantStats := Stats{Files: 1, Packets: uint64(len(tf.want)), UnsupportedLinkPackets: uint64(tf.skipped)}
 				for _, w := range tf.want {
 					wantStats.Bytes += uint64(len(w.data))

@@ -48,7 +48,7 @@ func TestFinishedFlowAllocs(t *testing.T) {
 	defer tr.Close()
 	ts := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	pkt := func(b []byte) {
-		tr.Packet(b, gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(b), Length: len(b)}, layers.LinkTypeEthernet)
+		tr.Packet(b, gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(b), Length: len(b)}, layers.LinkTypeEthernet, 0)
 	}
 	pkt(segment(t, 40000, 443, 1000, "S", nil))
 	// Not TLS: the client sends 16 KiB of text, the flow is given up.
@@ -79,7 +79,7 @@ func TestFinishedFlowAllocs(t *testing.T) {
 	ci := gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(data), Length: len(data)}
 	skipped := tr.count.PacketsSkipped
 	allocs := testing.AllocsPerRun(1000, func() {
-		tr.Packet(data, ci, layers.LinkTypeEthernet)
+		tr.Packet(data, ci, layers.LinkTypeEthernet, 0)
 	})
 	if allocs != 0 {
 		t.Errorf("%.1f allocations per packet of a finished flow, want 0", allocs)
@@ -102,7 +102,7 @@ func BenchmarkFinishedFlow(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		tr.Packet(data, ci, layers.LinkTypeEthernet)
+		tr.Packet(data, ci, layers.LinkTypeEthernet, 0)
 	}
 }
 

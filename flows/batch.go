@@ -47,6 +47,7 @@ func (k itemKind) String() string {
 type item struct {
 	kind   itemKind
 	seq    uint64
+	frame  uint64 // the packet's frame number
 	ci     gopacket.CaptureInfo
 	lt     layers.LinkType
 	off, n int // the packet's bytes in the batch's data

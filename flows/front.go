@@ -123,10 +123,15 @@ func (t *Tracker) Counters() Counters {
 	return c
 }
 
-// Packet takes one captured packet. data is not kept after the call.
-func (t *Tracker) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType) {
+// Packet takes one captured packet. frame is its number in the input as
+// Wireshark counts it (1-based, before any filter); 0 makes it the count
+// of packets handed to the Tracker. data is not kept after the call.
+func (t *Tracker) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, frame uint64) {
 	t.seq++
 	t.count.Packets++
+	if frame == 0 {
+		frame = t.count.Packets
+	}
 	t.count.Bytes += uint64(ci.CaptureLength)
 	if ci.CaptureLength < ci.Length {
 		t.count.Truncated++
@@ -140,7 +145,7 @@ func (t *Tracker) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 	}
 	if ok {
 		t.count.TCPPackets++
-		t.tcp(data, ci, lt, &h)
+		t.tcp(data, ci, lt, frame, &h)
 	}
 	t.since++
 	if t.since >= syncEvery {
@@ -153,7 +158,7 @@ func (t *Tracker) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 
 // tcp gives the segment its flow, drops it when the flow is finished, and
 // hands it to the flow's worker otherwise.
-func (t *Tracker) tcp(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, h *header) {
+func (t *Tracker) tcp(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, frame uint64, h *header) {
 	key := makeKey(protoTCP, h.src, h.dst, h.sp, h.dp)
 	e := t.flows[key]
 	syn := h.flags&tcpSYN != 0 && h.flags&tcpACK == 0
@@ -201,7 +206,7 @@ func (t *Tracker) tcp(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, 
 	}
 	first := !e.sent
 	e.sent = true
-	t.dispatch(e.worker, item{kind: itemPacket, seq: t.seq, ci: ci, lt: lt, hdr: *h, fe: e, first: first}, data)
+	t.dispatch(e.worker, item{kind: itemPacket, seq: t.seq, frame: frame, ci: ci, lt: lt, hdr: *h, fe: e, first: first}, data)
 }
 
 // end tells the worker of e that its flow is over (evicted or replaced).

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tlsresume/tlsresume/fingerprint"
 	"github.com/tlsresume/tlsresume/tlsparse"
 	"github.com/tlsresume/tlsresume/verdict"
 )
@@ -23,6 +24,9 @@ type handshake struct {
 
 	client int // index of the direction that sent the ClientHello, -1 if unknown
 	server int
+	// frame is the frame whose bytes the transport is handing over;
+	// chFrame and shFrame those that completed the hellos.
+	frame, chFrame, shFrame uint64
 
 	chTS      time.Time
 	ch        *clientHelloInfo
@@ -48,6 +52,7 @@ type clientHelloInfo struct {
 	sni          string
 	alpn         []string
 	sslv2        bool
+	ja3, ja4     string
 	notes        []string
 }
 
@@ -205,6 +210,9 @@ func (h *handshake) message(d int, m tlsparse.Message) {
 		h.history[len(h.history)-1] = 'r'
 	case tlsparse.TypeClientHello:
 		h.helloSeen = true
+		if h.ch == nil || h.hrr {
+			h.chFrame = h.frame // also for a hello that does not parse
+		}
 		ch, err := tlsparse.ParseClientHello(m.Body)
 		if err != nil {
 			h.count.MalformedHello++
@@ -214,6 +222,9 @@ func (h *handshake) message(d int, m tlsparse.Message) {
 		h.clientHello(d, ch)
 	case tlsparse.TypeServerHello:
 		h.helloSeen = true
+		if h.sh == nil {
+			h.shFrame = h.frame // also for a hello that does not parse; a HelloRetryRequest is replaced by the ServerHello
+		}
 		sh, err := tlsparse.ParseServerHello(m.Body)
 		if err != nil {
 			h.count.MalformedHello++
@@ -276,6 +287,11 @@ func (h *handshake) clientHello(d int, ch *tlsparse.ClientHello) {
 	for _, id := range ch.PSKIdentities {
 		info.pskDigests = append(info.pskDigests, Digest(id))
 	}
+	_, info.ja3 = fingerprint.JA3(ch)
+	info.ja4 = fingerprint.JA4(ch, fingerprint.TCP)
+	if h.ch == nil || h.hrr || h.chFrame == 0 {
+		h.chFrame = h.frame
+	}
 	h.ch = info
 }
 
@@ -327,6 +343,7 @@ func (h *handshake) observation() *verdict.Observation {
 	if ch := h.ch; ch != nil {
 		ob.ClientHello = true
 		ob.SNI, ob.ALPN = ch.sni, ch.alpn
+		ob.JA3, ob.JA4 = ch.ja3, ch.ja4
 		ob.ClientSessionID = hex.EncodeToString(ch.sessionID)
 		ob.Ticket = ch.ticketDigest
 		ob.PSKs = ch.pskDigests
@@ -356,6 +373,7 @@ func (h *handshake) observation() *verdict.Observation {
 	} else if h.ch != nil {
 		h.note(verdict.NoteServerHelloMissing)
 	}
+	ob.ClientHelloFrame, ob.ServerHelloFrame = h.chFrame, h.shFrame
 	ob.Notes = h.notes
 	return ob
 }

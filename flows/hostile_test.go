@@ -98,7 +98,7 @@ func feedConns(t *testing.T, n int, segs func(i int) []segment) (perConn float64
 		for _, s := range segs {
 			data := z.packetFor(t, ip, port, s)
 			ts = ts.Add(10 * time.Microsecond)
-			tr.Packet(data, gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(data), Length: len(data)}, layers.LinkTypeEthernet)
+			tr.Packet(data, gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(data), Length: len(data)}, layers.LinkTypeEthernet, 0)
 		}
 	}
 	for i := range n {
@@ -284,7 +284,7 @@ func TestMaxSessionsBurst(t *testing.T) {
 		for _, s := range segs {
 			data := z.packetFor(t, ip, port, s)
 			ts = ts.Add(100 * time.Microsecond)
-			tr.Packet(data, gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(data), Length: len(data)}, layers.LinkTypeEthernet)
+			tr.Packet(data, gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(data), Length: len(data)}, layers.LinkTypeEthernet, 0)
 		}
 	}
 	for i := range n {

@@ -241,7 +241,7 @@ func track(tb testing.TB, segs []segment, cfg flows.Config) ([]*sessions.Conn, f
 	for i, s := range segs {
 		data := z.packet(tb, s)
 		ci := gopacket.CaptureInfo{Timestamp: segStart.Add(time.Duration(i) * time.Millisecond), CaptureLength: len(data), Length: len(data)}
-		tr.Packet(data, ci, layers.LinkTypeEthernet)
+		tr.Packet(data, ci, layers.LinkTypeEthernet, 0)
 	}
 	tr.Close()
 	return out, tr.Counters()

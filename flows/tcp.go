@@ -50,7 +50,11 @@ type tcpTransport struct {
 	ctx  asmContext
 }
 
-type asmContext struct{ ci gopacket.CaptureInfo }
+// asmContext is the packet being assembled, for reassembly's callbacks.
+type asmContext struct {
+	ci    gopacket.CaptureInfo
+	frame uint64
+}
 
 func (c *asmContext) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
 
@@ -78,6 +82,7 @@ func (*tcpWait) release()           {}
 type savedSYN struct {
 	data           []byte // nil: none seen
 	ts             time.Time
+	frame          uint64
 	lt             layers.LinkType
 	tcpOff, tcpEnd int32
 	sp             uint16
@@ -117,7 +122,7 @@ func (t *tcpTransport) packet(c *conn, it *item, data []byte) {
 					i = 1
 				}
 				if sy := &wait.syns[i]; sy.data == nil {
-					*sy = savedSYN{data: slices.Clone(data), ts: it.ci.Timestamp, lt: it.lt,
+					*sy = savedSYN{data: slices.Clone(data), ts: it.ci.Timestamp, frame: it.frame, lt: it.lt,
 						tcpOff: int32(it.hdr.tcpOff), tcpEnd: int32(it.hdr.tcpEnd), sp: it.hdr.sp, src: it.hdr.src}
 				}
 			}
@@ -137,7 +142,7 @@ func (t *tcpTransport) packet(c *conn, it *item, data []byte) {
 				}
 				syIt := item{lt: sy.lt, hdr: header{src: sy.src, sp: sy.sp, tcpOff: int(sy.tcpOff), tcpEnd: int(sy.tcpEnd)}}
 				if t.decode(&syIt, sy.data) {
-					t.assemble(c, gopacket.CaptureInfo{Timestamp: sy.ts, CaptureLength: len(sy.data), Length: len(sy.data)}, &syIt.hdr)
+					t.assemble(c, gopacket.CaptureInfo{Timestamp: sy.ts, CaptureLength: len(sy.data), Length: len(sy.data)}, sy.frame, &syIt.hdr)
 				}
 			}
 			if !t.decode(it, data) {
@@ -145,11 +150,11 @@ func (t *tcpTransport) packet(c *conn, it *item, data []byte) {
 			}
 		}
 	}
-	t.assemble(c, it.ci, &it.hdr)
+	t.assemble(c, it.ci, it.frame, &it.hdr)
 }
 
 // assemble hands the segment decode read to reassembly as part of c.
-func (t *tcpTransport) assemble(c *conn, ci gopacket.CaptureInfo, h *header) {
+func (t *tcpTransport) assemble(c *conn, ci gopacket.CaptureInfo, frame uint64, h *header) {
 	s := c.stream.(*tcpConn)
 	// The network flow of this packet, with the connection's unique type,
 	// so that a reused 4-tuple is a new reassembly connection.
@@ -158,7 +163,7 @@ func (t *tcpTransport) assemble(c *conn, ci gopacket.CaptureInfo, h *header) {
 		nf = nf.Reverse()
 	}
 	t.conn = c
-	t.ctx.ci = ci
+	t.ctx.ci, t.ctx.frame = ci, frame
 	t.asm.AssembleWithContext(nf, t.cur, &t.ctx)
 	t.conn = nil
 }
@@ -310,6 +315,9 @@ func (s *tcpConn) reassembled(sg reassembly.ScatterGather, ac reassembly.Assembl
 		s.gap(d)
 	}
 	h.sawData = true
+	if c, ok := ac.(*asmContext); ok {
+		s.c.hs.frame = c.frame
+	}
 	s.data(d, sg.Fetch(n), ac.GetCaptureInfo().Timestamp)
 }
 

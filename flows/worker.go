@@ -43,17 +43,17 @@ const (
 
 // conn is a worker's record of one flow.
 type conn struct {
-	w        *worker
-	fe       *frontEntry
-	id       int
-	state    connState
+	w     *worker
+	fe    *frontEntry
+	id    int
+	state connState
 	// The flow's first sender and its peer, as the front's header holds
 	// them (IPv4 in IPv6-mapped form).
 	src16, dst16 [16]byte
 	sp, dp       uint16
 	last         time.Time
-	hs       *handshake // while reading
-	stream   connStream // the transport's state, while reading
+	hs           *handshake // while reading
+	stream       connStream // the transport's state, while reading
 }
 
 func newWorker(i int, t *Tracker) *worker {

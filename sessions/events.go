@@ -2,31 +2,61 @@ package sessions
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/tlsresume/tlsresume/verdict"
 )
 
+// FormatVersion is the version of the NDJSON contract: the summary's
+// `format_version`. Any change to an event's fields (added, removed,
+// renamed, retyped, or a new meaning) increases it.
+const FormatVersion = 1
+
+// Timestamp is a capture time in the output: RFC 3339 in UTC with a
+// fixed number of fractional digits (6, or 9 when the capture has
+// nanosecond timestamps), so that string order is time order.
+type Timestamp struct {
+	time.Time
+	Nano bool
+}
+
+// MarshalJSON writes the fixed-width form.
+func (t Timestamp) MarshalJSON() ([]byte, error) {
+	layout := `"2006-01-02T15:04:05.000000Z07:00"`
+	if t.Nano {
+		layout = `"2006-01-02T15:04:05.000000000Z07:00"`
+	}
+	return []byte(t.UTC().Format(layout)), nil
+}
+
 // Conn is the verdict on one TLS connection: the `conn` event.
 type Conn struct {
-	Type       string           `json:"type"`
-	ID         int              `json:"id"`
-	TS         time.Time        `json:"ts"`
-	Client     verdict.Endpoint `json:"client"`
-	Server     verdict.Endpoint `json:"server"`
-	SNI        string           `json:"sni"`
-	ALPN       []string         `json:"alpn"`
-	Version    string           `json:"version"`
-	Cipher     string           `json:"cipher"`
-	Handshake  verdict.Outcome  `json:"handshake"`
-	Resumption verdict.Method   `json:"resumption"`
-	Offered    []verdict.Method `json:"offered"`
-	Rejected   bool             `json:"rejected"`
-	Session    *string          `json:"session"`
-	Resumes    *int             `json:"resumes"`
-	Issued     []verdict.Issued `json:"issued"`
-	History    string           `json:"history"`
-	Notes      []verdict.Note   `json:"notes"`
+	Type       string            `json:"type"`
+	ID         int               `json:"id"`
+	TS         Timestamp         `json:"ts"`
+	Transport  verdict.Transport `json:"transport"`
+	Client     verdict.Endpoint  `json:"client"`
+	Server     verdict.Endpoint  `json:"server"`
+	SNI        string            `json:"sni"`
+	ALPN       []string          `json:"alpn"`
+	Version    string            `json:"version"`
+	Cipher     string            `json:"cipher"`
+	Handshake  verdict.Outcome   `json:"handshake"`
+	Resumption verdict.Method    `json:"resumption"`
+	Offered    []verdict.Method  `json:"offered"`
+	Rejected   bool              `json:"rejected"`
+	Session    *string           `json:"session"`
+	Resumes    *int              `json:"resumes"`
+	Issued     []verdict.Issued  `json:"issued"`
+	History    string            `json:"history"`
+	Notes      []verdict.Note    `json:"notes"`
+	JA3        *string           `json:"ja3"`
+	JA4        *string           `json:"ja4"`
+	// Frames of the packets that completed the ClientHello and the
+	// ServerHello, as Wireshark numbers them; null when not seen.
+	ClientHelloFrame *uint64 `json:"client_hello_frame"`
+	ServerHelloFrame *uint64 `json:"server_hello_frame"`
 
 	// resumeAge is the seconds since the origin's handshake, for a
 	// resumption whose origin is visible.
@@ -42,10 +72,10 @@ type Session struct {
 	Origin        *int             `json:"origin"`
 	Conns         []int            `json:"conns"`
 	Resumptions   int              `json:"resumptions"`
-	Rejected      int              `json:"rejected"`
+	Rejected      int              `json:"rejected_offers"`
 	RejectedConns []int            `json:"rejected_conns"`
-	FirstTS       time.Time        `json:"first_ts"`
-	LastTS        time.Time        `json:"last_ts"`
+	FirstTS       Timestamp        `json:"first_ts"`
+	LastTS        Timestamp        `json:"last_ts"`
 	Server        verdict.Endpoint `json:"server"`
 	SNI           string           `json:"sni"`
 	Clients       []netip.Addr     `json:"clients"`
@@ -86,10 +116,33 @@ type FarmPair struct {
 	Rejected int              `json:"rejected"`
 }
 
-// Totals counts the connections judged.
+// Totals counts the connections judged: the summary's totals.
 type Totals struct {
 	TLS, Full, Resumed, Unknown, Rejected int
 	ByMethod                              map[verdict.Method]int
+	// UnknownReasons says why verdicts are unknown: the note that
+	// explains each (server_hello_missing, abbreviated_unproven, ...), or
+	// handshake_incomplete when the server's flight stopped before it
+	// showed full or abbreviated.
+	UnknownReasons map[string]int
+}
+
+// unknownReasons are the notes that explain an unknown verdict, in the
+// order they are looked for.
+var unknownReasons = []verdict.Note{verdict.NoteServerHelloMissing, verdict.NoteMalformedServerHello,
+	verdict.NoteAbbreviatedUnproven, verdict.NoteAbbreviatedWithoutOffer, verdict.NoteGap}
+
+// unknownReason is why c's verdict is unknown.
+func unknownReason(c *Conn) string {
+	for _, r := range unknownReasons {
+		if slices.Contains(c.Notes, r) {
+			return string(r)
+		}
+	}
+	if c.Version == "" {
+		return string(verdict.NoteServerHelloMissing)
+	}
+	return "handshake_incomplete"
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -1,6 +1,7 @@
 package sessions
 
 import (
+	"math"
 	"slices"
 	"sort"
 
@@ -14,16 +15,18 @@ type serverKey struct {
 	sni    string
 }
 
-// ServerRow is one row of the per-server table in the summary.
+// ServerRow is one row of the per-server table in the summary. The row
+// of the servers past Config.MaxServers has Other set and no server.
 type ServerRow struct {
-	Server             verdict.Endpoint       `json:"server"`
-	SNI                string                 `json:"sni"`
+	Server             *verdict.Endpoint      `json:"server"`
+	SNI                *string                `json:"sni"`
+	Other              bool                   `json:"other"`
 	Conns              int                    `json:"conns"`
 	Full               int                    `json:"full"`
 	Resumed            int                    `json:"resumed"`
 	Unknown            int                    `json:"unknown"`
-	ResumptionRate     float64                `json:"resumption_rate"`
-	Rejected           int                    `json:"rejected"`
+	ResumptionRate     *float64               `json:"resumption_rate"`
+	Rejected           int                    `json:"rejected_offers"`
 	ByMethod           map[verdict.Method]int `json:"by_method"`
 	MedianResumeAge    *float64               `json:"median_resume_age"`
 	MaxResumeAge       *float64               `json:"max_resume_age"`
@@ -31,26 +34,49 @@ type ServerRow struct {
 	RejectedWithinHint int                    `json:"rejected_within_lifetime_hint"`
 	TicketKeyHints     int                    `json:"ticket_key_hints"`
 
-	ages  []float64
-	hints map[string]bool
+	ages  AgeHistogram
+	hints []string // distinct ticket key hints, at most maxKeyHints
 }
 
-// servers aggregates conn events per server.
+// maxKeyHints bounds the distinct ticket key hints counted per server: a
+// stack whose tickets start with random bytes (Go) gives one per ticket.
+const maxKeyHints = 64
+
+// servers aggregates conn events per server, in at most max rows plus
+// one for the rest.
 type servers struct {
-	rows map[serverKey]*ServerRow
+	max   int
+	rows  map[serverKey]*ServerRow
+	other *ServerRow
 }
 
-func (s *servers) add(c *Conn) {
+func newRow() *ServerRow {
+	return &ServerRow{ByMethod: map[verdict.Method]int{verdict.BySessionID: 0, verdict.ByTicket: 0, verdict.ByPSK: 0}}
+}
+
+func (s *servers) row(c *Conn) *ServerRow {
 	if s.rows == nil {
 		s.rows = map[serverKey]*ServerRow{}
 	}
 	k := serverKey{c.Server, c.SNI}
-	r := s.rows[k]
-	if r == nil {
-		r = &ServerRow{Server: c.Server, SNI: c.SNI, hints: map[string]bool{},
-			ByMethod: map[verdict.Method]int{verdict.BySessionID: 0, verdict.ByTicket: 0, verdict.ByPSK: 0}}
-		s.rows[k] = r
+	if r := s.rows[k]; r != nil {
+		return r
 	}
+	if len(s.rows) >= s.max {
+		if s.other == nil {
+			s.other = newRow()
+			s.other.Other = true
+		}
+		return s.other
+	}
+	r := newRow()
+	r.Server, r.SNI = ptr(c.Server), ptr(c.SNI)
+	s.rows[k] = r
+	return r
+}
+
+func (s *servers) add(c *Conn) {
+	r := s.row(c)
 	r.Conns++
 	switch c.Handshake {
 	case verdict.Full:
@@ -67,7 +93,7 @@ func (s *servers) add(c *Conn) {
 		r.Rejected++
 	}
 	if c.resumeAge != nil {
-		r.ages = append(r.ages, *c.resumeAge)
+		r.ages.Add(*c.resumeAge)
 	}
 	for _, n := range c.Notes {
 		switch n {
@@ -78,29 +104,17 @@ func (s *servers) add(c *Conn) {
 		}
 	}
 	for _, is := range c.Issued {
-		if is.KeyHint != "" {
-			r.hints[is.KeyHint] = true
+		if is.KeyHint != "" && len(r.hints) < maxKeyHints && !slices.Contains(r.hints, is.KeyHint) {
+			r.hints = append(r.hints, is.KeyHint)
 		}
 	}
 }
 
-// table returns the rows, busiest first.
+// table returns the rows, busiest first, the row of the rest last.
 func (s *servers) table() []*ServerRow {
-	out := make([]*ServerRow, 0, len(s.rows))
+	out := make([]*ServerRow, 0, len(s.rows)+1)
 	for _, r := range s.rows {
-		if n := r.Full + r.Resumed; n > 0 {
-			r.ResumptionRate = float64(r.Resumed) / float64(n)
-		}
-		if len(r.ages) > 0 {
-			slices.Sort(r.ages)
-			m := r.ages[len(r.ages)/2]
-			if len(r.ages)%2 == 0 {
-				m = (r.ages[len(r.ages)/2-1] + m) / 2
-			}
-			r.MedianResumeAge, r.MaxResumeAge = &m, &r.ages[len(r.ages)-1]
-		}
-		r.TicketKeyHints = len(r.hints)
-		out = append(out, r)
+		out = append(out, r.final())
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -113,7 +127,74 @@ func (s *servers) table() []*ServerRow {
 		if a.Server.Port != b.Server.Port {
 			return a.Server.Port < b.Server.Port
 		}
-		return a.SNI < b.SNI
+		return *a.SNI < *b.SNI
 	})
+	if s.other != nil {
+		out = append(out, s.other.final())
+	}
 	return out
+}
+
+func (r *ServerRow) final() *ServerRow {
+	if n := r.Full + r.Resumed; n > 0 {
+		r.ResumptionRate = ptr(float64(r.Resumed) / float64(n))
+	}
+	r.MedianResumeAge, r.MaxResumeAge = r.ages.Median(), r.ages.Max()
+	r.TicketKeyHints = len(r.hints)
+	return r
+}
+
+// AgeHistogram keeps resumption ages in fixed memory: counts in buckets
+// a sixteenth of an octave wide (4.4 %), from 1 ms to about 2^27 ms (37
+// hours; older ages count in the last bucket), and the exact maximum.
+type AgeHistogram struct {
+	n      int
+	max    float64
+	counts [ageBuckets]uint32
+}
+
+const (
+	agePerOctave = 16
+	ageBuckets   = 27*agePerOctave + 1
+)
+
+// Add counts an age in seconds.
+func (h *AgeHistogram) Add(age float64) {
+	if h.n == 0 || age > h.max {
+		h.max = age
+	}
+	h.n++
+	i := 0
+	if ms := age * 1000; ms > 1 {
+		i = min(int(math.Log2(ms)*agePerOctave)+1, ageBuckets-1)
+	}
+	h.counts[i]++
+}
+
+// Median returns the median age in seconds, to within half a bucket (the
+// geometric middle of the bucket that holds it), or nil without ages.
+func (h *AgeHistogram) Median() *float64 {
+	if h.n == 0 {
+		return nil
+	}
+	seen := uint32(0)
+	for i, c := range h.counts {
+		seen += c
+		if 2*int(seen) >= h.n {
+			if i == 0 {
+				return ptr(math.Round(min(0.0005, h.max)*1e3) / 1e3)
+			}
+			mid := math.Exp2((float64(i-1)+0.5)/agePerOctave) / 1000
+			return ptr(math.Round(min(mid, h.max)*1e3) / 1e3)
+		}
+	}
+	return ptr(h.max)
+}
+
+// Max returns the largest age in seconds, or nil without ages.
+func (h *AgeHistogram) Max() *float64 {
+	if h.n == 0 {
+		return nil
+	}
+	return ptr(h.max)
 }

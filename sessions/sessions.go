@@ -15,6 +15,8 @@ const (
 	DefaultTimeout = time.Hour
 	// DefaultMax bounds the sessions held.
 	DefaultMax = 50000
+	// DefaultMaxServers bounds the rows of the per-server table.
+	DefaultMaxServers = 1000
 )
 
 // Config sets what Sessions does with what it decides.
@@ -29,6 +31,12 @@ type Config struct {
 	// Max bounds the sessions held; past it by an eighth, the oldest end
 	// at once. Default DefaultMax.
 	Max int
+	// MaxServers bounds the rows of the per-server table; the servers
+	// seen after the first MaxServers share one row. Default
+	// DefaultMaxServers.
+	MaxServers int
+	// Nanoseconds writes timestamps with nine fractional digits, not six.
+	Nanoseconds bool
 }
 
 // Sessions joins connections into sessions by their keys with union-find;
@@ -52,8 +60,12 @@ func New(cfg Config) *Sessions {
 	if cfg.Max <= 0 {
 		cfg.Max = DefaultMax
 	}
-	return &Sessions{cfg: cfg, byKey: map[string]*Session{}, farms: map[[2]verdict.Endpoint]*FarmPair{},
-		totals: Totals{ByMethod: map[verdict.Method]int{verdict.BySessionID: 0, verdict.ByTicket: 0, verdict.ByPSK: 0}}}
+	if cfg.MaxServers <= 0 {
+		cfg.MaxServers = DefaultMaxServers
+	}
+	return &Sessions{cfg: cfg, servers: servers{max: cfg.MaxServers}, byKey: map[string]*Session{}, farms: map[[2]verdict.Endpoint]*FarmPair{},
+		totals: Totals{ByMethod: map[verdict.Method]int{verdict.BySessionID: 0, verdict.ByTicket: 0, verdict.ByPSK: 0},
+			UnknownReasons: map[string]int{}}}
 }
 
 // Observed judges one connection, joins it into its session and emits
@@ -67,7 +79,7 @@ func (s *Sessions) Observed(ob *verdict.Observation) {
 	}
 	if len(s.all) > s.cfg.Max+s.cfg.Max/8 {
 		// Over the bound between two sweeps: the oldest end now.
-		s.emit(s.Expire(c.TS, 1<<62, s.cfg.Max))
+		s.emit(s.Expire(c.TS.Time, 1<<62, s.cfg.Max))
 	}
 }
 
@@ -93,11 +105,20 @@ func (s *Sessions) emit(xs []*Session) {
 // figures, and returns the conn event.
 func (s *Sessions) Join(ob *verdict.Observation) *Conn {
 	v := verdict.Decide(ob, func(key string) bool { return s.lookup(key) != nil })
-	c := &Conn{Type: "conn", ID: ob.ID, TS: ob.TS, Client: ob.Client, Server: ob.Server, SNI: ob.SNI, ALPN: ob.ALPN,
+	c := &Conn{Type: "conn", ID: ob.ID, TS: s.ts(ob.TS), Transport: ob.Transport, Client: ob.Client, Server: ob.Server, SNI: ob.SNI, ALPN: ob.ALPN,
 		History: ob.History, Handshake: v.Handshake, Resumption: v.Resumption, Offered: v.Offered,
 		Rejected: v.Rejected, Issued: v.Issued, Notes: ob.Notes}
 	if ob.ServerHello {
 		c.Version, c.Cipher = ob.Version.String(), ob.Cipher.String()
+	}
+	if ob.ClientHello {
+		c.JA3, c.JA4 = &ob.JA3, &ob.JA4
+	}
+	if ob.ClientHelloFrame > 0 {
+		c.ClientHelloFrame = &ob.ClientHelloFrame
+	}
+	if ob.ServerHelloFrame > 0 {
+		c.ServerHelloFrame = &ob.ServerHelloFrame
 	}
 	if v.RejectedKey != "" {
 		s.rejected(s.get(v.RejectedKey), c)
@@ -131,6 +152,9 @@ func (s *Sessions) Join(ob *verdict.Observation) *Conn {
 	return c
 }
 
+// ts is a capture time as the output writes it.
+func (s *Sessions) ts(t time.Time) Timestamp { return Timestamp{Time: t, Nano: s.cfg.Nanoseconds} }
+
 // count adds c to the totals and its server's row.
 func (s *Sessions) count(c *Conn) {
 	t := &s.totals
@@ -145,6 +169,7 @@ func (s *Sessions) count(c *Conn) {
 		}
 	default:
 		t.Unknown++
+		t.UnknownReasons[unknownReason(c)]++
 	}
 	if c.Rejected {
 		t.Rejected++
@@ -288,11 +313,11 @@ func (s *Sessions) union(x, y *Session) *Session {
 	return x
 }
 
-func (x *Session) touch(ts time.Time) {
-	if !x.hasTS || ts.Before(x.FirstTS) {
+func (x *Session) touch(ts Timestamp) {
+	if !x.hasTS || ts.Before(x.FirstTS.Time) {
 		x.FirstTS = ts
 	}
-	if !x.hasTS || ts.After(x.LastTS) {
+	if !x.hasTS || ts.After(x.LastTS.Time) {
 		x.LastTS = ts
 	}
 	x.hasTS = true
@@ -307,8 +332,7 @@ func (x *Session) addClient(a netip.Addr) {
 func (x *Session) member(c *Conn) {
 	x.Conns = append(x.Conns, c.ID)
 	if len(x.Members) < Members {
-		x.Members = append(x.Members, Member{ID: c.ID, TS: c.TS, Client: c.Client, Handshake: c.Handshake,
-			Resumption: c.Resumption, Rejected: c.Rejected})
+		x.Members = append(x.Members, memberOf(c))
 	}
 	x.touch(c.TS)
 	x.addClient(c.Client.IP)
@@ -339,7 +363,7 @@ func (s *Sessions) created(c *Conn) {
 	}
 	x = s.find(x)
 	if x.Origin == nil {
-		x.Origin, x.originTS, x.issuer = ptr(c.ID), c.TS, c.Server
+		x.Origin, x.originTS, x.issuer = ptr(c.ID), c.TS.Time, c.Server
 	}
 	x.member(c)
 	c.Session = ptr(x.ID)
@@ -364,19 +388,31 @@ func (s *Sessions) resumed(x *Session, c *Conn) {
 	}
 }
 
+func memberOf(c *Conn) Member {
+	return Member{ID: c.ID, TS: c.TS.Time, Client: c.Client, Handshake: c.Handshake, Resumption: c.Resumption, Rejected: c.Rejected}
+}
+
 func (s *Sessions) rejected(x *Session, c *Conn) {
 	x = s.find(x)
 	s.offer(x, c, false)
 	x.Rejected++
 	x.RejectedConns = append(x.RejectedConns, c.ID)
+	// The report draws the refused offer in the tree of the session it
+	// offered, in order of id.
+	x.Members = append(x.Members, memberOf(c))
+	slices.SortFunc(x.Members, func(a, b Member) int { return a.ID - b.ID })
+	x.Members = x.Members[:min(len(x.Members), Members)]
 	x.touch(c.TS)
 	if x.Server == (verdict.Endpoint{}) {
 		x.Server, x.SNI = c.Server, c.SNI
 	}
 }
 
-// finalize makes a root session ready to be printed.
+// finalize makes a root session ready to be printed: lists sorted, none
+// null.
 func (x *Session) finalize() *Session {
+	slices.Sort(x.Conns)
+	slices.Sort(x.RejectedConns)
 	if x.Conns == nil {
 		x.Conns = []int{}
 	}
@@ -426,7 +462,7 @@ func (s *Sessions) Expire(now time.Time, idle time.Duration, max int) []*Session
 		if root.LifetimeHint != nil && time.Duration(*root.LifetimeHint)*time.Second > limit {
 			limit = time.Duration(*root.LifetimeHint) * time.Second
 		}
-		if !evict[root] && (!root.hasTS || now.Sub(root.LastTS) <= limit) {
+		if !evict[root] && (!root.hasTS || now.Sub(root.LastTS.Time) <= limit) {
 			keep = append(keep, x)
 			continue
 		}

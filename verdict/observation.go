@@ -13,9 +13,14 @@ import (
 type Observation struct {
 	ID             int       // the connection's id in the capture
 	TS             time.Time // capture time of the ClientHello (or of the first TLS byte)
+	Transport      Transport
 	Client, Server Endpoint
-	History        string // one letter per handshake message or record
-	Notes          []Note // anomalies seen while reading, in order, each once
+	// ClientHelloFrame and ServerHelloFrame are the frames (1-based, as
+	// Wireshark numbers them) whose bytes completed the hellos judged; 0
+	// when not seen.
+	ClientHelloFrame, ServerHelloFrame uint64
+	History                            string // one letter per handshake message or record
+	Notes                              []Note // anomalies seen while reading, in order, each once
 
 	// ClientHello, when one was read (after a HelloRetryRequest, the
 	// second).
@@ -29,6 +34,8 @@ type Observation struct {
 	Ticket string
 	// PSKs are the digests of the pre_shared_key identities, in order.
 	PSKs []string
+	// JA3 (its MD5, hex) and JA4 of the ClientHello.
+	JA3, JA4 string
 
 	// ServerHello, when one was read.
 	ServerHello     bool

@@ -98,6 +98,29 @@ const (
 // (RFC 8446, Section 6).
 func AlertNote(description uint8) Note { return Note(fmt.Sprintf("alert_%d", description)) }
 
+// Transport is what carried a connection's handshake: the conn event's
+// `transport` field.
+type Transport uint8
+
+// Transports.
+const (
+	TCP  Transport = iota // tcp
+	QUIC                  // quic
+	DTLS                  // dtls
+)
+
+var transportNames = [...]string{TCP: "tcp", QUIC: "quic", DTLS: "dtls"}
+
+func (t Transport) String() string {
+	if int(t) < len(transportNames) {
+		return transportNames[t]
+	}
+	return fmt.Sprintf("Transport(%d)", uint8(t))
+}
+
+// MarshalText writes the transport's name.
+func (t Transport) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
 // Endpoint is an address and port.
 type Endpoint struct {
 	IP   netip.Addr `json:"ip"`

@@ -96,6 +96,22 @@ var corpusExceptions = []corpusException{
 		"tshark numbers the TCP flows inside Geneve (client side only, e.g. the SSH flow tcp:0); we do not decode Geneve"},
 	{"mercury/unit_tests/pcaps/tls_sgt.pcap", "*", "id", "56 ids off", "id = stream + 1",
 		"Cisco MetaData frames (ethertype 0x8909, SGT) are not decoded: 6 TCP streams exist only inside them"},
+	{"mercury/unit_tests/pcaps/tls_sgt.pcap", "*", "ch_frame", "*", "*",
+		"the client's packets are Cisco MetaData frames (ethertype 0x8909, SGT), not decoded: no ClientHello, so no frame"},
+	{"mercury/unit_tests/pcaps/geneve.pcap", "*", "ch_frame", "*", "*",
+		"the client's packets are inside Geneve (UDP 6081), not decoded: no ClientHello, so no frame"},
+	{"mercury/unit_tests/pcaps/capture2.pcap", "*", "sh_frame", "*", "*",
+		"streams 100 and 101 have two SYN-ACKs with different ISNs and the ServerHello sent once for each (frames 2327 and 2328, 2778 and 2779): reassembly reads the first copy, tshark the one on the ISN the client acknowledged"},
+	{"nDPI/tls_multiple_synack_different_seq.pcapng", "tcp:0", "sh_frame", "10", "6",
+		"two SYN-ACKs with different ISNs: the ServerHello in frame 6 is on the ISN reassembly did not anchor on, its copy in frame 10 is read"},
+	{"nDPI/openvpn_nohmac_tcp.pcapng", "tcp:0", "sh_frame", "16", "67",
+		"TLS inside OpenVPN's control channel (its own framing and reliability layer, not decoded): the first plausible record is read, tshark decodes OpenVPN"},
+	{"nDPI/openvpn.pcap", "tcp:0", "sh_frame", "37", "88",
+		"TLS inside OpenVPN's control channel (its own framing and reliability layer, not decoded): the first plausible record is read, tshark decodes OpenVPN"},
+	{"mercury/unit_tests/pcaps/openvpn_tcp_multi.pcap", "*", "sh_frame", "*", "*",
+		"TLS inside OpenVPN's control channel (its own framing and reliability layer, not decoded): the first plausible record is read, tshark decodes OpenVPN"},
+	{"zeek/tls/ssl-v2.pcap", "tcp:0", "sh_frame", "null", "6",
+		"SSL 2.0 only: the server's SERVER-HELLO is SSLv2, which we do not parse"},
 	{"nDPI/6in4tunnel.pcap", "tcp:1", "endpoints", "client [2001:470:1f17:13f:3e97:eff:fe73:4dec]:53234", "client 174.3.73.24:53234",
 		"6in4: gt.py prints ip.src before ipv6.src, i.e. the outer IPv4 tunnel endpoints; we report the inner IPv6 ones (same ports)"},
 	{"nDPI/6in4tunnel.pcap", "tcp:5", "endpoints", "client [2001:470:1f17:13f:3e97:eff:fe73:4dec]:60205", "client 174.3.73.24:60205",
@@ -231,7 +247,7 @@ type corpusSummary struct {
 	Full           int            `json:"full"`
 	Resumed        int            `json:"resumed"`
 	Unknown        int            `json:"unknown"`
-	Rejected       int            `json:"rejected"`
+	Rejected       int            `json:"rejected_offers"`
 	ByMethod       map[string]int `json:"by_method"`
 }
 
@@ -535,6 +551,30 @@ func compareCorpus(rows []corpusRow, conns []*corpusConn, stats *corpusStats) (d
 			if !ok {
 				add(corpusDisagreement{stream, "compat", c.verdict(), "not resumed", detail})
 				continue
+			}
+		}
+
+		// Frames: where the hellos were completed, as Wireshark numbers
+		// them.
+		for _, f := range []struct {
+			check string
+			got   *uint64
+			want  string
+		}{{"ch_frame", c.ClientHelloFrame, r["ch_frame"]}, {"sh_frame", c.ServerHelloFrame, r["sh_frame"]}} {
+			if f.want == "" {
+				continue
+			}
+			if i := strings.LastIndexByte(f.want, ','); i >= 0 {
+				f.want = f.want[i+1:] // after a HelloRetryRequest: the second hello
+			}
+			got := "null"
+			if f.got != nil {
+				got = strconv.FormatUint(*f.got, 10)
+			}
+			ok := got == f.want
+			stats.add(f.check, ok)
+			if !ok {
+				add(corpusDisagreement{stream, f.check, got, f.want, detail})
 			}
 		}
 

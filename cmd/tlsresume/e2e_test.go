@@ -45,6 +45,9 @@ type event struct {
 	Resumes    *int     `json:"resumes"`
 	History    string   `json:"history"`
 	Notes      []string `json:"notes"`
+
+	ClientHelloFrame *uint64 `json:"client_hello_frame"`
+	ServerHelloFrame *uint64 `json:"server_hello_frame"`
 }
 
 // summaryEvent is the part of the summary the tests read.
@@ -53,7 +56,7 @@ type summaryEvent struct {
 	Full           int `json:"full"`
 	Resumed        int `json:"resumed"`
 	Unknown        int `json:"unknown"`
-	Rejected       int `json:"rejected"`
+	Rejected       int `json:"rejected_offers"`
 }
 
 type endpoint struct {

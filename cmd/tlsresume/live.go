@@ -65,7 +65,7 @@ func readLive(ctx context.Context, src capture.Source, tr *flows.Tracker, o *opt
 			if lp.err != nil {
 				return lp.err
 			}
-			tr.Packet(lp.p.Data, lp.p.CI, lp.p.LinkType)
+			tr.Packet(lp.p.Data, lp.p.CI, lp.p.LinkType, lp.p.Frame)
 			n++
 			if o.count > 0 && n >= o.count {
 				src.Close()

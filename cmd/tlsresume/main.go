@@ -148,7 +148,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 
 	out := newOutput(stdout, o.format)
-	out.flushEach = live
+	// Events go out as they are decided when the input is live or a pipe
+	// (tcpdump -w - | tlsresume -r -), so that jq downstream sees them.
+	_, regular := capture.InputSize(o.files)
+	out.flushEach = live || !regular
 	ss := sessions.New(sessions.Config{EmitConn: out.conn, EmitSession: out.session, Timeout: o.sessionTimeout, Max: o.maxSessions})
 	tr := flows.NewTracker(flows.Config{SessionTimeout: o.sessionTimeout, FinishedTimeout: o.flowTimeout, MaxFlows: o.maxFlows, Workers: o.workers}, ss)
 	var readErr error
@@ -161,13 +164,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	tr.Close()
 	ss.End()
-	sum := newSummary(tr, ss)
-	if errors.Is(readErr, context.Canceled) {
-		sum.Interrupted = true
+	interrupted := errors.Is(readErr, context.Canceled)
+	if interrupted {
 		readErr = nil
 	}
+	st := src.Stats()
+	sum := newSummary(tr, ss, st, readErr)
+	sum.Interrupted = interrupted
 	if live {
-		st := src.Stats()
 		sum.KernelDrops = &st.KernelDrops
 		if st.KernelDrops > 0 {
 			fmt.Fprintf(stderr, "tlsresume: warning: the kernel dropped %d of %d packets: verdicts may be unknown or missing (a larger buffer or a narrower filter helps)\n",
@@ -255,7 +259,7 @@ func readAll(ctx context.Context, src capture.Source, tr *flows.Tracker, prog *p
 		if err != nil {
 			return err
 		}
-		tr.Packet(p.Data, p.CI, p.LinkType)
+		tr.Packet(p.Data, p.CI, p.LinkType, p.Frame)
 	}
 	return nil
 }

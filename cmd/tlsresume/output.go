@@ -56,7 +56,7 @@ func (o *output) conn(c *sessions.Conn) {
 }
 
 // sessionSize is how a session ranks among the largest.
-func sessionSize(s *sessions.Session) int { return len(s.Conns) + s.Rejected }
+func sessionSize(s *sessions.Session) int { return len(s.Conns) + len(s.RejectedConns) }
 
 func (o *output) session(s *sessions.Session) {
 	if o.format != "text" {

@@ -178,7 +178,9 @@ func TestPcapngHostileBlocks(t *testing.T) {
 			parseEvents(t, out)
 			got := connLines(t, out)
 			for id, line := range want {
-				if got[id] != line {
+				// Wireshark numbers custom and unknown blocks as frames
+				// too, so the frame numbers move; nothing else may.
+				if withoutFrames(got[id]) != withoutFrames(line) {
 					t.Errorf("conn %d:\n got %s\nwant %s", id, got[id], line)
 				}
 			}
@@ -248,3 +250,8 @@ func knownBug(t *testing.T, bug string) {
 		t.Skip("known bug: " + bug + " (TLSRESUME_KNOWN_BUGS=1 runs the check)")
 	}
 }
+
+var frameFields = regexp.MustCompile(`,"client_hello_frame":(null|[0-9]+),"server_hello_frame":(null|[0-9]+)`)
+
+// withoutFrames drops a conn line's frame numbers.
+func withoutFrames(line string) string { return frameFields.ReplaceAllString(line, "") }

@@ -38,7 +38,7 @@ func TestProgressWhileReading(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr.Packet(p.Data, p.CI, p.LinkType)
+		tr.Packet(p.Data, p.CI, p.LinkType, p.Frame)
 		prog.tick()
 	}
 	tr.Close()
