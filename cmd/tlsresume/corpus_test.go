@@ -254,6 +254,7 @@ type corpusSummary struct {
 // parseCorpusOutput checks that out is NDJSON ending with exactly one
 // summary and returns the conn events and the summary.
 func parseCorpusOutput(t *testing.T, out []byte) ([]*corpusConn, corpusSummary) {
+	validateOutput(t, "output", out)
 	t.Helper()
 	var conns []*corpusConn
 	var sum corpusSummary

@@ -73,6 +73,7 @@ func (e endpoint) String() string {
 // with a type, the summary last and only last.
 func parseEvents(t testing.TB, out string) (conns []event, sum summaryEvent) {
 	t.Helper()
+	validateOutput(t, "output", []byte(out))
 	sc := bufio.NewScanner(strings.NewReader(out))
 	sc.Buffer(nil, 1<<20)
 	var all []event
