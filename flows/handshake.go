@@ -121,14 +121,14 @@ const helloRetryRequestDraft tlsparse.HandshakeType = 6
 // historyLetters maps handshake messages to history letters (lower case;
 // upper case when the client sent them).
 var historyLetters = map[tlsparse.HandshakeType]byte{
-	tlsparse.TypeHelloRequest:        'q',
+	tlsparse.TypeHelloRequest:        'p',
 	tlsparse.TypeClientHello:         'h',
 	tlsparse.TypeServerHello:         'h',
 	tlsparse.TypeNewSessionTicket:    't',
 	tlsparse.TypeEncryptedExtensions: 'e',
 	tlsparse.TypeCertificate:         'c',
 	tlsparse.TypeServerKeyExchange:   'k',
-	tlsparse.TypeCertificateRequest:  'r',
+	tlsparse.TypeCertificateRequest:  'q',
 	tlsparse.TypeServerHelloDone:     'd',
 	tlsparse.TypeCertificateVerify:   'v',
 	tlsparse.TypeClientKeyExchange:   'k',
