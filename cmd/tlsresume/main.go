@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tlsresume/tlsresume/capture"
+	"github.com/tlsresume/tlsresume/capture/filter"
 	"github.com/tlsresume/tlsresume/flows"
 	"github.com/tlsresume/tlsresume/sessions"
 )
@@ -28,16 +30,24 @@ import (
 const memoryLimit = 192 << 20
 
 func main() {
-	debug.SetMemoryLimit(memoryLimit)
+	os.Exit(mainCode())
+}
+
+// mainCode is main without the exit: the process's signals, the memory
+// limit, run. The test binary runs it as the tlsresume command.
+func mainCode() int {
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		// After the first signal, the next one ends the process at once.
 		<-ctx.Done()
 		stop()
 	}()
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	code := runWith(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, signal.Notify)
 	stop()
-	os.Exit(code)
+	return code
 }
 
 // Exit codes.
@@ -56,11 +66,15 @@ connection (full or resumed, by which mechanism, what was offered, whether
 an offer was rejected), one "session" event per TLS session, and a final
 "summary". FILTER is a tcpdump filter expression ("tcp port 443").
 
+With -o FILE, SIGHUP reopens FILE (for logrotate). SIGUSR1 prints the
+counters so far on stderr. Exit status: 0 done, 1 a runtime failure (an
+unreadable or truncated capture), 2 a usage error.
+
 Examples:
   tlsresume -r capture.pcap | jq -c 'select(.type=="conn")'
   tlsresume -r a.pcapng -r b.pcap.gz --format text
   tlsresume -r capture.pcap 'tcp port 443 or tcp port 8443'
-  sudo tlsresume -i eth0 'tcp port 443' | jq -c 'select(.type=="conn")'
+  sudo tlsresume -i eth0 -o events.ndjson 'tcp port 443'
   tcpdump -w - -U port 443 | tlsresume -r -
   tlsresume -r capture.pcap | jq -s 'map(select(.type=="conn" and .rejected))'
 
@@ -70,6 +84,9 @@ Flags:
 type options struct {
 	files          []string
 	iface          string
+	filterFile     string
+	output         string
+	numeric        bool
 	snaplen        int
 	noPromisc      bool
 	count          int64
@@ -85,38 +102,66 @@ type options struct {
 	workers        int
 	version        bool
 	help           bool
+
+	// args are the words after the flags: the filter expression.
+	args []string
+	// changed says whether a flag was given on the command line.
+	changed func(name string) bool
 }
 
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// newFlagSet defines every flag on o, with the defaults of flows.Defaults
+// and the sessions package. The man page and README tests iterate it.
+func newFlagSet(o *options) *pflag.FlagSet {
+	d := flows.Defaults()
 	fs := pflag.NewFlagSet("tlsresume", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var o options
-	fs.StringArrayVarP(&o.files, "read", "r", nil, "read packets from `FILE` (repeatable, read in order; - for stdin)")
-	fs.StringVarP(&o.iface, "interface", "i", "", "capture live on `IFACE` (\"any\" for all; needs root or CAP_NET_RAW)")
-	fs.IntVarP(&o.snaplen, "snapshot-length", "s", 0, "live: keep `SNAPLEN` bytes of each packet (default 262144)")
-	fs.BoolVarP(&o.noPromisc, "no-promiscuous-mode", "p", false, "live: do not put the interface in promiscuous mode")
-	fs.Int64VarP(&o.count, "count", "c", 0, "stop after `N` packets")
-	fs.DurationVar(&o.duration, "duration", 0, "live: stop after `DURATION` (e.g. 30s, 10m)")
-	fs.BoolVarP(&o.list, "list-interfaces", "D", false, "list the interfaces -i can capture on and exit")
-	fs.StringVarP(&o.user, "relinquish-privileges", "Z", "", "live: drop privileges to `USER` once the capture is open")
-	fs.StringVar(&o.format, "format", "ndjson", "output `FORMAT`: ndjson or text")
-	fs.DurationVar(&o.sessionTimeout, "session-timeout", time.Hour, "end a session unused for `DURATION` (or its ticket lifetime hint, when longer)")
-	fs.DurationVar(&o.flowTimeout, "flow-timeout", 10*time.Minute, "forget a connection whose handshake was read after `DURATION` without packets")
-	fs.IntVar(&o.maxFlows, "max-flows", 100000, "track at most `N` TCP connections (the oldest are evicted first)")
-	fs.IntVar(&o.maxSessions, "max-sessions", 50000, "hold at most `N` sessions (the oldest end first)")
-	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "reassemble and read handshakes in `N` goroutines (the output does not depend on N)")
-	fs.BoolVar(&o.version, "version", false, "print the version and exit")
-	fs.BoolVarP(&o.help, "help", "h", false, "print this help and exit")
 	fs.SortFlags = false
+	fs.StringArrayVarP(&o.files, "read", "r", nil, "read packets from `FILE` (repeat for several, read in order; - is stdin)")
+	fs.StringVarP(&o.iface, "interface", "i", "", "capture live on `IFACE` (\"any\": all; needs CAP_NET_RAW)")
+	fs.StringVarP(&o.filterFile, "filter-file", "F", "", "read the filter expression from `FILE` (# starts a comment)")
+	fs.StringVarP(&o.output, "output", "o", "", "write events to `FILE`, not stdout (truncated; SIGHUP reopens it)")
+	boolFlag(fs, &o.numeric, "numeric", "n", "accepted for tcpdump's sake: names are never resolved")
+	fs.IntVarP(&o.snaplen, "snapshot-length", "s", capture.DefaultSnaplen, "live: keep `SNAPLEN` bytes of each packet (default 262144, also for 0)")
+	boolFlag(fs, &o.noPromisc, "no-promiscuous-mode", "p", "live: leave the interface out of promiscuous mode")
+	fs.Int64VarP(&o.count, "count", "c", 0, "stop after `N` packets (default: every packet)")
+	fs.DurationVar(&o.duration, "duration", 0, "live: stop after `DURATION` (30s, 10m; default: no limit)")
+	boolFlag(fs, &o.list, "list-interfaces", "D", "list the interfaces -i takes and exit")
+	fs.StringVarP(&o.user, "relinquish-privileges", "Z", "", "live: drop privileges to `USER` once the capture is open")
+	fs.StringVar(&o.format, "format", "ndjson", "output `FORMAT`: ndjson or text (a report, 80 columns)")
+	fs.DurationVar(&o.sessionTimeout, "session-timeout", sessions.DefaultTimeout, "end a session unused for `DURATION` (or for its ticket lifetime hint, when longer)")
+	fs.DurationVar(&o.flowTimeout, "flow-timeout", d.FinishedTimeout, "forget a finished connection after `DURATION` without packets")
+	fs.IntVar(&o.maxFlows, "max-flows", d.MaxFlows, "track at most `N` TCP connections (oldest evicted first)")
+	fs.IntVar(&o.maxSessions, "max-sessions", sessions.DefaultMax, "hold at most `N` sessions (the oldest end first)")
+	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "read handshakes in `N` goroutines (default: the number of CPUs; the output does not depend on N)")
+	boolFlag(fs, &o.version, "version", "", "print the version and exit")
+	boolFlag(fs, &o.help, "help", "h", "print this help and exit")
+	return fs
+}
+
+// helpWidth is the width --help fits in.
+const helpWidth = 80
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runWith(ctx, args, stdin, stdout, stderr, nil)
+}
+
+// runWith is run with the process's signals: notify (signal.Notify in
+// main, a channel a test feeds in tests, nil for none) subscribes to
+// SIGUSR1, and to SIGHUP when -o is given.
+func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, notify notifyFunc) (code int) {
+	stderr = &lockedWriter{w: stderr} // the signal handler prints too
+	var o options
+	fs := newFlagSet(&o)
 	usage := func(w io.Writer) {
 		fmt.Fprint(w, usageText)
-		fmt.Fprint(w, fs.FlagUsages())
+		fmt.Fprint(w, flagUsages(fs, helpWidth))
 	}
 	if err := fs.Parse(args); err != nil {
 		fmt.Fprintf(stderr, "tlsresume: %v\n", err)
 		fmt.Fprintln(stderr, "tlsresume: hint: tlsresume --help shows the usage")
 		return exitUsage
 	}
+	o.args, o.changed = fs.Args(), fs.Changed
 	switch {
 	case o.help:
 		usage(stdout)
@@ -127,15 +172,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case o.list:
 		return listInterfaces(stdout, stderr)
 	}
-	if msg := o.check(); msg != "" {
-		fmt.Fprintf(stderr, "tlsresume: %s\n", msg)
-		fmt.Fprintln(stderr, "tlsresume: hint: tlsresume --help shows the usage")
+	if err := o.check(); err != nil {
+		printUsageErr(stderr, err)
 		return exitUsage
 	}
-	o.filter = strings.Join(fs.Args(), " ")
+	var err error
+	if o.filter, err = o.filterExpr(); err != nil {
+		printErr(stderr, err)
+		return exitFailure
+	}
+	sigs := subscribe(notify, o.output != "")
 	src, err := o.open(stdin)
 	if err != nil {
 		printErr(stderr, err)
+		if fe := (*filter.Error)(nil); errors.As(err, &fe) {
+			o.filterHint(stderr, fe)
+			return exitUsage
+		}
 		return exitFailure
 	}
 	defer src.Close()
@@ -146,12 +199,32 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return exitFailure
 		}
 	}
+	stats := src.Stats // live sources: safe from any goroutine
+	if !live {
+		c := &countedSource{Source: src}
+		src, stats = c, c.stats
+	}
+	var of *outFile
+	if o.output != "" {
+		if of, err = createOutFile(o.output, stderr); err != nil {
+			printErr(stderr, err)
+			return exitFailure
+		}
+		defer func() {
+			if err := of.Close(); err != nil && code == exitOK {
+				fmt.Fprintf(stderr, "tlsresume: writing output: %v\n", err)
+				code = exitFailure
+			}
+		}()
+		stdout = of
+	}
 
 	out := newOutput(stdout, o.format)
 	// Events go out as they are decided when the input is live or a pipe
 	// (tcpdump -w - | tlsresume -r -), so that jq downstream sees them.
 	_, regular := capture.InputSize(o.files)
 	out.flushEach = live || !regular
+	defer watchSignals(sigs, of, stats, &out.tls, live, stderr)()
 	ss := sessions.New(sessions.Config{EmitConn: out.conn, EmitSession: out.session, Timeout: o.sessionTimeout, Max: o.maxSessions})
 	tr := flows.NewTracker(flows.Config{SessionTimeout: o.sessionTimeout, FinishedTimeout: o.flowTimeout, MaxFlows: o.maxFlows, Workers: o.workers}, ss)
 	var readErr error
@@ -190,27 +263,124 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return exitOK
 }
 
-// check returns what is wrong with the flags, or "".
-func (o *options) check() string {
+// usageError is a command line that cannot work: exit 2.
+type usageError struct {
+	msg  string
+	hint string // "" for the pointer to --help
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(hint, format string, args ...any) *usageError {
+	return &usageError{msg: fmt.Sprintf(format, args...), hint: hint}
+}
+
+// printUsageErr prints a usage error and its hint on stderr.
+func printUsageErr(stderr io.Writer, err *usageError) {
+	fmt.Fprintf(stderr, "tlsresume: %s\n", err.msg)
+	hint := err.hint
+	if hint == "" {
+		hint = "tlsresume --help shows the usage"
+	}
+	fmt.Fprintf(stderr, "tlsresume: hint: %s\n", hint)
+}
+
+// check returns what is wrong with the flags, or nil.
+func (o *options) check() *usageError {
+	changed := o.changed
+	if changed == nil {
+		changed = func(string) bool { return false }
+	}
+	leaveOut := func(flag string) string { return "leave " + flag + " out for the default" }
 	switch {
 	case o.format != "ndjson" && o.format != "text":
-		return fmt.Sprintf("unknown format %q (want ndjson or text)", o.format)
+		return usagef("", "unknown format %q (want ndjson or text)", o.format)
 	case o.workers < 1 || o.workers > 256:
-		return fmt.Sprintf("--workers %d: want 1 to 256", o.workers)
+		return usagef("", "--workers %d: want 1 to 256", o.workers)
 	case o.iface != "" && len(o.files) > 0:
-		return "give -r FILE or -i IFACE, not both"
+		return usagef("", "give -r FILE or -i IFACE, not both")
 	case o.iface == "" && len(o.files) == 0:
-		return "no input: give -r FILE or -i IFACE"
-	case o.maxFlows < 1 || o.maxSessions < 1:
-		return "--max-flows and --max-sessions want a positive number"
-	case o.count < 0:
-		return fmt.Sprintf("-c %d: want a positive count", o.count)
+		return usagef("", "no input: give -r FILE or -i IFACE")
+	case changed("count") && o.count <= 0:
+		return usagef("leave -c out to read every packet", "-c %d: want a positive count", o.count)
+	case o.sessionTimeout <= 0:
+		return usagef(leaveOut("--session-timeout"), "--session-timeout %v: want a positive duration", o.sessionTimeout)
+	case o.flowTimeout <= 0:
+		return usagef(leaveOut("--flow-timeout"), "--flow-timeout %v: want a positive duration", o.flowTimeout)
+	case changed("duration") && o.duration <= 0:
+		return usagef("leave --duration out to capture until interrupted", "--duration %v: want a positive duration", o.duration)
+	case o.maxFlows < 1:
+		return usagef(leaveOut("--max-flows"), "--max-flows %d: want a positive number", o.maxFlows)
+	case o.maxSessions < 1:
+		return usagef(leaveOut("--max-sessions"), "--max-sessions %d: want a positive number", o.maxSessions)
 	case o.snaplen < 0:
-		return fmt.Sprintf("-s %d: want a positive snap length", o.snaplen)
-	case o.iface == "" && (o.duration != 0 || o.user != "" || o.noPromisc || o.snaplen != 0):
-		return "--duration, -Z, -p and -s apply to live capture (-i)"
+		return usagef("", "-s %d: want a positive snap length (0 for the default)", o.snaplen)
+	case o.iface == "" && (changed("duration") || changed("relinquish-privileges") || changed("no-promiscuous-mode") || changed("snapshot-length")):
+		return usagef("", "--duration, -Z, -p and -s apply to live capture (-i)")
+	case o.filterFile != "" && len(o.args) > 0:
+		return usagef("put the whole expression in the -F file", "give the filter with -F FILE or as trailing words, not both (got %q)", strings.Join(o.args, " "))
+	case changed("output") && o.output == "":
+		return usagef("", "-o wants a file name")
 	}
-	return ""
+	if o.output != "" && o.output != "-" {
+		if out, err := os.Stat(o.output); err == nil {
+			for _, f := range o.files {
+				if in, err := os.Stat(f); err == nil && os.SameFile(in, out) {
+					return usagef("write the events to another file", "-o %s: it is also an input (-r %s)", o.output, f)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// filterExpr returns the filter expression: the trailing words, or the
+// contents of the -F file with comments (from # to the end of the line,
+// as tcpdump reads it) dropped and lines joined.
+func (o *options) filterExpr() (string, error) {
+	if o.filterFile == "" {
+		return strings.Join(o.args, " "), nil
+	}
+	b, err := os.ReadFile(o.filterFile)
+	if err != nil {
+		return "", fmt.Errorf("-F %s: %w", o.filterFile, pathErr(err))
+	}
+	var words []string
+	for line := range strings.Lines(string(b)) {
+		line, _, _ = strings.Cut(line, "#")
+		words = append(words, strings.Fields(line)...)
+	}
+	return strings.Join(words, " "), nil
+}
+
+// filterHint prints, after a filter that does not compile, what the user
+// probably meant: a trailing word that names a file was meant for -r (a
+// shell glob, "-r *.pcap"), an expression beyond the pure-Go compiler
+// needs the libpcap build.
+func (o *options) filterHint(stderr io.Writer, fe *filter.Error) {
+	var files []string
+	for _, w := range o.args {
+		if o.filterFile != "" {
+			break
+		}
+		if fi, err := os.Stat(w); err == nil && fi.Mode().IsRegular() {
+			files = append(files, w)
+		}
+	}
+	if len(files) == 0 {
+		if errors.Is(fe, filter.ErrUnsupported) {
+			fmt.Fprintln(stderr, "tlsresume: hint: the libpcap build compiles it: go build -tags libpcap ./cmd/tlsresume")
+		}
+		return
+	}
+	var eg strings.Builder
+	for _, f := range append(slices.Clone(o.files), files...) {
+		if eg.Len() > 0 {
+			eg.WriteByte(' ')
+		}
+		eg.WriteString("-r " + f)
+	}
+	fmt.Fprintf(stderr, "tlsresume: hint: %q is a file: repeat -r for each file (%s)\n", files[0], eg.String())
 }
 
 // open opens the capture files or the interface, with the filter.
