@@ -503,7 +503,7 @@ func TestSupportedLinkType(t *testing.T) {
 	}{
 		{0, true}, {1, true}, {12, true}, {14, true}, {101, true}, {108, true},
 		{113, true}, {228, true}, {229, true}, {276, true},
-		{9, false}, {105, false}, {127, false}, {147, false}, {220, false}, {65535, false},
+		{9, true}, {105, false}, {127, false}, {147, false}, {220, false}, {65535, false},
 	} {
 		if got := SupportedLinkType(c.lt); got != c.want {
 			t.Errorf("SupportedLinkType(%d) = %v, want %v", c.lt, got, c.want)

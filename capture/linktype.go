@@ -18,7 +18,8 @@ func SupportedLinkType(lt layers.LinkType) bool {
 		layers.LinkTypeIPv4,      // 228
 		layers.LinkTypeIPv6,      // 229
 		layers.LinkTypeLinuxSLL,  // 113
-		layers.LinkTypeLinuxSLL2: // 276
+		layers.LinkTypeLinuxSLL2, // 276
+		layers.LinkTypePPP:       // 9: PPP in HDLC-like framing or bare (RFC 1661, 1662)
 		return true
 	}
 	return false
@@ -26,7 +27,7 @@ func SupportedLinkType(lt layers.LinkType) bool {
 
 // supportedHint lists the supported link types for a person.
 const supportedHint = "supported link types: ETHERNET (1), NULL (0), LOOP (108), RAW (101, 12, 14), " +
-	"IPV4 (228), IPV6 (229), LINUX_SLL (113), LINUX_SLL2 (276); " +
+	"IPV4 (228), IPV6 (229), LINUX_SLL (113), LINUX_SLL2 (276), PPP (9); " +
 	"capture again on an Ethernet interface, or with tcpdump -i any"
 
 // linkTypeNames are LINKTYPE_ names without the prefix, for messages.

@@ -88,6 +88,11 @@ type Counters struct {
 	UnsupportedLink   uint64 `json:"unsupported_link_type"`
 	Truncated         uint64 `json:"snaplen_truncated"`
 	TCPFlows          uint64 `json:"tcp_flows"`
+	UDPFlows          uint64 `json:"udp_flows"` // QUIC and DTLS flows
+	QUICUndecryptable uint64 `json:"quic_initial_undecryptable"`
+	QUICMalformed     uint64 `json:"quic_malformed"`
+	CryptoRejected    uint64 `json:"crypto_frames_rejected"`
+	DTLSMalformed     uint64 `json:"dtls_malformed"`
 	PacketsSkipped    uint64 `json:"packets_after_handshake"`
 	NotTLS            uint64 `json:"flows_not_tls"`
 	NoHello           uint64 `json:"flows_without_hello"`
@@ -111,6 +116,11 @@ func (c *Counters) add(o Counters) {
 	c.UnsupportedLink += o.UnsupportedLink
 	c.Truncated += o.Truncated
 	c.TCPFlows += o.TCPFlows
+	c.UDPFlows += o.UDPFlows
+	c.QUICUndecryptable += o.QUICUndecryptable
+	c.QUICMalformed += o.QUICMalformed
+	c.CryptoRejected += o.CryptoRejected
+	c.DTLSMalformed += o.DTLSMalformed
 	c.PacketsSkipped += o.PacketsSkipped
 	c.NotTLS += o.NotTLS
 	c.NoHello += o.NoHello

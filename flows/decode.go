@@ -74,9 +74,31 @@ func firstLayer(lt layers.LinkType, data []byte) (gopacket.LayerType, bool) {
 	return 0, false
 }
 
+// pppIP returns where the IP datagram of a PPP frame starts, and whether
+// the frame holds one: RFC 1662's address and control bytes (0xff 0x03)
+// may come first, then RFC 1661's protocol field, 0x0021 for IPv4 and
+// 0x0057 for IPv6.
+func pppIP(data []byte) (int, bool) {
+	off := 0
+	if len(data) >= 2 && data[0] == 0xff && data[1] == 0x03 {
+		off = 2
+	}
+	if len(data) < off+2 || data[off] != 0 || (data[off+1] != 0x21 && data[off+1] != 0x57) {
+		return 0, false
+	}
+	return off + 2, true
+}
+
 // decode decodes one packet. For decodedTCP, d.tcp holds the segment and
 // the addresses are in d.ip4 or d.ip6 (isV6 tells which).
 func (d *decoder) decode(lt layers.LinkType, data []byte) (res decodeResult, isV6 bool) {
+	if lt == layers.LinkTypePPP {
+		off, ok := pppIP(data)
+		if !ok {
+			return decodedOther, false
+		}
+		lt, data = layers.LinkTypeRaw, data[off:]
+	}
 	first, ok := firstLayer(lt, data)
 	if !ok {
 		return decodedUnsupported, false

@@ -143,9 +143,13 @@ func (t *Tracker) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 	if !ok {
 		h, ok = t.slowHeader(lt, data)
 	}
-	if ok {
+	switch {
+	case ok && h.proto == protoTCP:
 		t.count.TCPPackets++
 		t.tcp(data, ci, lt, frame, &h)
+	case ok:
+		t.count.UDPPackets++
+		t.udp(data, ci, lt, frame, &h)
 	}
 	t.since++
 	if t.since >= syncEvery {
@@ -204,6 +208,44 @@ func (t *Tracker) tcp(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, 
 	if h.flags&(tcpFIN|tcpRST) != 0 {
 		e.closing = true
 	}
+	first := !e.sent
+	e.sent = true
+	t.dispatch(e.worker, item{kind: itemPacket, seq: t.seq, frame: frame, ci: ci, lt: lt, hdr: *h, fe: e, first: first}, data)
+}
+
+// udp finds QUIC and DTLS flows by content. A datagram whose first bytes
+// are neither a QUIC long header nor a DTLS record costs that look and
+// nothing else: no flow is looked up (this also drops QUIC's short-header
+// packets, which come once the handshake is over). A flow starts at a
+// client's first flight: a QUIC Initial or a DTLS ClientHello.
+func (t *Tracker) udp(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, frame uint64, h *header) {
+	p := h.udpPayload(data)
+	kind := udpKindOf(p)
+	if kind == udpOther {
+		return
+	}
+	key := makeKey(protoUDP, h.src, h.dst, h.sp, h.dp)
+	e := t.flows[key]
+	if e != nil && e.finished {
+		e.last = ci.Timestamp
+		t.count.PacketsSkipped++
+		return
+	}
+	if e == nil {
+		if !startsUDPFlow(kind, p) {
+			return
+		}
+		if len(t.flows) >= t.cfg.MaxFlows {
+			t.evictOldest()
+		}
+		t.gen++
+		t.nextID++
+		t.count.UDPFlows++
+		e = &frontEntry{id: t.nextID, gen: t.gen, worker: key.shard(len(t.workers))}
+		t.flows[key] = e
+		t.order = append(t.order, orderEntry{key, t.gen})
+	}
+	e.last = ci.Timestamp
 	first := !e.sent
 	e.sent = true
 	t.dispatch(e.worker, item{kind: itemPacket, seq: t.seq, frame: frame, ci: ci, lt: lt, hdr: *h, fe: e, first: first}, data)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tlsresume/tlsresume/dtls"
 	"github.com/tlsresume/tlsresume/fingerprint"
 	"github.com/tlsresume/tlsresume/tlsparse"
 	"github.com/tlsresume/tlsresume/verdict"
@@ -19,8 +20,13 @@ import (
 // (worker.finish), which builds the observation. It runs on the worker
 // goroutine that owns the connection.
 type handshake struct {
-	c     *conn
-	count *Counters
+	c         *conn
+	count     *Counters
+	transport verdict.Transport
+	// retried: the client starts its handshake again (after a QUIC Retry
+	// or a DTLS HelloVerifyRequest): its next ClientHello replaces the
+	// first.
+	retried bool
 
 	client int // index of the direction that sent the ClientHello, -1 if unknown
 	server int
@@ -52,6 +58,7 @@ type clientHelloInfo struct {
 	sni          string
 	alpn         []string
 	sslv2        bool
+	earlyData    bool
 	ja3, ja4     string
 	notes        []string
 }
@@ -72,8 +79,8 @@ func Digest(b []byte) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-func newHandshake(c *conn, count *Counters) *handshake {
-	return &handshake{c: c, count: count, client: -1, server: -1}
+func newHandshake(c *conn, count *Counters, tr verdict.Transport) *handshake {
+	return &handshake{c: c, count: count, transport: tr, client: -1, server: -1}
 }
 
 // done reports whether the reading is over.
@@ -134,6 +141,7 @@ var historyLetters = map[tlsparse.HandshakeType]byte{
 	tlsparse.TypeClientKeyExchange:   'k',
 	tlsparse.TypeFinished:            'f',
 	tlsparse.TypeCertificateStatus:   's',
+	tlsparse.TypeHelloVerifyRequest:  'y',
 }
 
 // event takes one event of direction d. It reports whether the records
@@ -208,12 +216,31 @@ func (h *handshake) message(d int, m tlsparse.Message) {
 		// message of its own.
 		h.hrr = true
 		h.history[len(h.history)-1] = 'r'
+	case tlsparse.TypeHelloVerifyRequest:
+		// RFC 6347, Section 4.2.1: the server asks for a cookie; the
+		// client sends its ClientHello again, with the cookie, and that
+		// is the one to judge.
+		if h.transport == verdict.DTLS {
+			h.retried = true
+			h.note(verdict.NoteHelloVerifyRequest)
+		}
 	case tlsparse.TypeClientHello:
 		h.helloSeen = true
-		if h.ch == nil || h.hrr {
+		if h.ch == nil || h.hrr || h.retried {
 			h.chFrame = h.frame // also for a hello that does not parse
 		}
-		ch, err := tlsparse.ParseClientHello(m.Body)
+		body := m.Body
+		if h.transport == verdict.DTLS {
+			// RFC 6347, Section 4.2.1: a cookie after the session ID.
+			tlsBody, _, err := dtls.ClientHelloTLS(body)
+			if err != nil {
+				h.count.MalformedHello++
+				h.note(verdict.NoteMalformedClientHello)
+				return
+			}
+			body = tlsBody
+		}
+		ch, err := tlsparse.ParseClientHello(body)
 		if err != nil {
 			h.count.MalformedHello++
 			h.note(verdict.NoteMalformedClientHello)
@@ -270,15 +297,18 @@ func (h *handshake) clientHello(d int, ch *tlsparse.ClientHello) {
 	if h.server < 0 {
 		h.server = 1 - d
 	}
-	if h.ch != nil && !h.hrr {
+	if h.ch != nil && !h.hrr && !h.retried {
 		h.note(verdict.NoteRepeatedClientHello)
 		return
 	}
+	retried := h.retried
+	h.retried = false
 	info := &clientHelloInfo{
 		sessionID: bytes.Clone(ch.SessionID),
 		sni:       ch.ServerName,
 		alpn:      ch.ALPN,
 		sslv2:     ch.SSLv2,
+		earlyData: ch.EarlyData,
 		notes:     ch.Notes,
 	}
 	if len(ch.SessionTicket) > 0 {
@@ -288,8 +318,8 @@ func (h *handshake) clientHello(d int, ch *tlsparse.ClientHello) {
 		info.pskDigests = append(info.pskDigests, Digest(id))
 	}
 	_, info.ja3 = fingerprint.JA3(ch)
-	info.ja4 = fingerprint.JA4(ch, fingerprint.TCP)
-	if h.ch == nil || h.hrr || h.chFrame == 0 {
+	info.ja4 = fingerprint.JA4(ch, ja4Protocol(h.transport))
+	if h.ch == nil || h.hrr || retried || h.chFrame == 0 {
 		h.chFrame = h.frame
 	}
 	h.ch = info
@@ -328,7 +358,7 @@ func (h *handshake) hasHello() bool { return h.ch != nil || h.sh != nil || h.hel
 
 // observation is what the connection showed, for the verdict.
 func (h *handshake) observation() *verdict.Observation {
-	ob := &verdict.Observation{ID: h.c.id, TS: h.chTS.UTC(), History: string(h.history), SelectedPSK: -1}
+	ob := &verdict.Observation{ID: h.c.id, TS: h.chTS.UTC(), Transport: h.transport, History: string(h.history), SelectedPSK: -1}
 	ob.Client, ob.Server = h.c.endpoints()
 	// Direction 0 is the sender of the connection's first packet.
 	if h.client == 1 || (h.client < 0 && h.server == 0) {
@@ -344,6 +374,7 @@ func (h *handshake) observation() *verdict.Observation {
 		ob.ClientHello = true
 		ob.SNI, ob.ALPN = ch.sni, ch.alpn
 		ob.JA3, ob.JA4 = ch.ja3, ch.ja4
+		ob.EarlyData = ch.earlyData
 		ob.ClientSessionID = hex.EncodeToString(ch.sessionID)
 		ob.Ticket = ch.ticketDigest
 		ob.PSKs = ch.pskDigests
@@ -376,4 +407,15 @@ func (h *handshake) observation() *verdict.Observation {
 	ob.ClientHelloFrame, ob.ServerHelloFrame = h.chFrame, h.shFrame
 	ob.Notes = h.notes
 	return ob
+}
+
+// ja4Protocol is JA4's first letter for the transport.
+func ja4Protocol(tr verdict.Transport) byte {
+	switch tr {
+	case verdict.QUIC:
+		return fingerprint.QUIC
+	case verdict.DTLS:
+		return fingerprint.DTLS
+	}
+	return fingerprint.TCP
 }

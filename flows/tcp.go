@@ -80,20 +80,20 @@ func (*tcpWait) release()           {}
 // savedSYN is a SYN kept until its flow carries data: the packet, and
 // what of its item the replay needs.
 type savedSYN struct {
-	data           []byte // nil: none seen
-	ts             time.Time
-	frame          uint64
-	lt             layers.LinkType
-	tcpOff, tcpEnd int32
-	sp             uint16
-	src            [16]byte
+	data         []byte // nil: none seen
+	ts           time.Time
+	frame        uint64
+	lt           layers.LinkType
+	l4Off, l4End int32
+	sp           uint16
+	src          [16]byte
 }
 
 // decode reads the TCP header: from the bounds the front found, or, when
 // it found none, by decoding the whole packet as gopacket does.
 func (t *tcpTransport) decode(it *item, data []byte) bool {
-	if it.hdr.tcpEnd > 0 {
-		if t.seg.DecodeFromBytes(data[it.hdr.tcpOff:it.hdr.tcpEnd], gopacket.NilDecodeFeedback) != nil {
+	if it.hdr.l4End > 0 {
+		if t.seg.DecodeFromBytes(data[it.hdr.l4Off:it.hdr.l4End], gopacket.NilDecodeFeedback) != nil {
 			return false
 		}
 		t.cur = &t.seg
@@ -123,7 +123,7 @@ func (t *tcpTransport) packet(c *conn, it *item, data []byte) {
 				}
 				if sy := &wait.syns[i]; sy.data == nil {
 					*sy = savedSYN{data: slices.Clone(data), ts: it.ci.Timestamp, frame: it.frame, lt: it.lt,
-						tcpOff: int32(it.hdr.tcpOff), tcpEnd: int32(it.hdr.tcpEnd), sp: it.hdr.sp, src: it.hdr.src}
+						l4Off: int32(it.hdr.l4Off), l4End: int32(it.hdr.l4End), sp: it.hdr.sp, src: it.hdr.src}
 				}
 			}
 			return
@@ -132,7 +132,7 @@ func (t *tcpTransport) packet(c *conn, it *item, data []byte) {
 		s := &tcpConn{c: c, netFlow: gopacket.NewFlow(gopacket.EndpointType(1<<40+c.fe.gen), src.IP.AsSlice(), dst.IP.AsSlice())}
 		s.halves[0].stream.Msgs.Max = t.w.cfg.MaxMessage
 		s.halves[1].stream.Msgs.Max = t.w.cfg.MaxMessage
-		t.w.read(c, s)
+		t.w.read(c, s, verdict.TCP)
 		if wait != nil {
 			// In the order they were seen: the first sender's SYN comes
 			// first (it is the flow's first packet when both were seen).
@@ -140,7 +140,7 @@ func (t *tcpTransport) packet(c *conn, it *item, data []byte) {
 				if sy.data == nil {
 					continue
 				}
-				syIt := item{lt: sy.lt, hdr: header{src: sy.src, sp: sy.sp, tcpOff: int(sy.tcpOff), tcpEnd: int(sy.tcpEnd)}}
+				syIt := item{lt: sy.lt, hdr: header{src: sy.src, sp: sy.sp, l4Off: int(sy.l4Off), l4End: int(sy.l4End)}}
 				if t.decode(&syIt, sy.data) {
 					t.assemble(c, gopacket.CaptureInfo{Timestamp: sy.ts, CaptureLength: len(sy.data), Length: len(sy.data)}, sy.frame, &syIt.hdr)
 				}

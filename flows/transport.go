@@ -1,7 +1,8 @@
 package flows
 
 // transport is the boundary between a worker and the protocol that
-// carries TLS handshakes: TCP today (tcp.go), QUIC and DTLS next. A worker
+// carries TLS handshakes: TCP (tcp.go), and over UDP (udp.go) QUIC
+// (quic.go) and DTLS (dtls.go). A worker
 // has one of each; the transport keeps its per-worker state (TCP's
 // reassembler) and, for each connection, a connStream. It turns packets
 // into handshake events (records and messages per direction) for the
@@ -9,7 +10,11 @@ package flows
 // the verdict is known.
 //
 // Adding a transport is adding a file set that implements transport and
-// connStream, and a case in worker.transportOf; nothing else changes.
+// connStream, and a case where the worker picks the transport (worker.packet)
+// and, for a new IP protocol, where the front finds its flows; the
+// verdict, the sessions and the output do not change. A connStream may
+// also have a facts(*verdict.Observation) method to add what only its
+// transport knows (QUIC's version, Retry, 0-RTT packets).
 //
 // Every method runs on the worker's goroutine.
 type transport interface {

@@ -24,6 +24,7 @@ type worker struct {
 	flows  map[*frontEntry]*conn
 	active map[*conn]struct{} // connections being read
 	tcp    *tcpTransport
+	udp    *udpTransport
 
 	closing bool      // the end of input is being flushed
 	now     time.Time // capture time: the latest packet or tick seen
@@ -60,6 +61,7 @@ func newWorker(i int, t *Tracker) *worker {
 	w := &worker{idx: i, cfg: &t.cfg, in: make(chan *batch, 4), free: t.free, done: t.finished, out: t.results,
 		flows: map[*frontEntry]*conn{}, active: map[*conn]struct{}{}}
 	w.tcp = newTCPTransport(w)
+	w.udp = &udpTransport{w: w}
 	return w
 }
 
@@ -107,7 +109,10 @@ func (w *worker) packet(it *item, data []byte) {
 		w.count.PacketsSkipped++
 		return
 	}
-	tr := w.tcp
+	var tr transport = w.tcp
+	if it.hdr.proto == protoUDP {
+		tr = w.udp
+	}
 	if !tr.decode(it, data) {
 		w.count.DecodeErrors++
 		return
@@ -129,9 +134,9 @@ func (c *conn) endpoints() (src, dst verdict.Endpoint) {
 }
 
 // read starts reading c's handshake, with the transport's stream.
-func (w *worker) read(c *conn, s connStream) {
+func (w *worker) read(c *conn, s connStream, tr verdict.Transport) {
 	c.state, c.stream = stateReading, s
-	c.hs = newHandshake(c, &w.count)
+	c.hs = newHandshake(c, &w.count, tr)
 	w.active[c] = struct{}{}
 }
 
@@ -143,6 +148,9 @@ func (c *conn) finish() {
 	var ob *verdict.Observation
 	if c.hs.hasHello() {
 		ob = c.hs.observation()
+		if f, ok := c.stream.(interface{ facts(*verdict.Observation) }); ok {
+			f.facts(ob)
+		}
 	} else {
 		c.stream.unjudged(&c.w.count)
 	}

@@ -134,11 +134,10 @@ func parseLong(b []byte) (Packet, []byte, error) {
 	if pr == nil {
 		return p, nil, fmt.Errorf("quic: long header: %v: %w", p.Version, ErrUnknownVersion)
 	}
-	// RFC 9000, Section 17.2: the Fixed Bit is 1, and connection IDs of
-	// versions 1 and 2 are at most 20 bytes.
-	if first&0x40 == 0 {
-		return Packet{}, nil, fmt.Errorf("quic: long header: fixed bit clear: %w", ErrMalformed)
-	}
+	// RFC 9000, Section 17.2: connection IDs of versions 1 and 2 are at
+	// most 20 bytes. The Fixed Bit is not checked: a peer that announced
+	// grease_quic_bit may clear it (RFC 9287, Section 3), and servers do
+	// in their coalesced replies.
 	if len(p.DCID) > MaxConnIDLen || len(p.SCID) > MaxConnIDLen {
 		return Packet{}, nil, fmt.Errorf("quic: long header: connection id over %d bytes: %w", MaxConnIDLen, ErrMalformed)
 	}
@@ -186,7 +185,7 @@ func Looks(datagram []byte) bool {
 		return false
 	}
 	v := Version(binary.BigEndian.Uint32(b[1:5]))
-	if v != Version1 && v != Version2 && v != VersionNegotiation {
+	if !v.Known() && v != VersionNegotiation {
 		return false
 	}
 	dl := int(b[5])

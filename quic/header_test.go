@@ -83,8 +83,7 @@ func TestParseErrors(t *testing.T) {
 		dcid int
 		want error
 	}{
-		{"unknown version", "c0ff00001d0000", -1, ErrUnknownVersion},
-		{"fixed bit clear", "800000000100000100", -1, ErrMalformed},
+		{"unknown version", "c0ff0000160000", -1, ErrUnknownVersion}, // draft-22: not read
 		{"dcid over 20", "c00000000115" + "000000000000000000000000000000000000000000" + "00", -1, ErrMalformed},
 		{"length past datagram", "c000000001000000" + "4400" + "00", -1, io.ErrUnexpectedEOF},
 		{"token past datagram", "c000000001000005" + "0000", -1, io.ErrUnexpectedEOF},
@@ -189,5 +188,20 @@ func TestPacketTypeBits(t *testing.T) {
 				t.Errorf("%v bits %02b: Looks says no", v, bits)
 			}
 		}
+	}
+}
+
+// TestGreasedFixedBit: a long header whose Fixed Bit is clear (allowed by
+// RFC 9287 once grease_quic_bit was announced) is parsed like any other.
+func TestGreasedFixedBit(t *testing.T) {
+	// The RFC 9001 Appendix A.4 Retry with the Fixed Bit cleared.
+	b := unhex(t, v1Retry)
+	b[0] &^= 0x40
+	p, _, err := NextPacket(b, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Type != PacketRetry || p.Version != Version1 {
+		t.Errorf("got %v %v, want a version 1 Retry", p.Type, p.Version)
 	}
 }

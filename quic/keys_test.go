@@ -91,8 +91,8 @@ func TestChaChaKeys(t *testing.T) {
 }
 
 func TestNewKeysRejects(t *testing.T) {
-	if _, err := NewKeys(Version(0xff00001d), TLS_AES_128_GCM_SHA256, make([]byte, 32)); err == nil {
-		t.Error("draft-29 version accepted")
+	if _, err := NewKeys(Version(0xff000016), TLS_AES_128_GCM_SHA256, make([]byte, 32)); err == nil {
+		t.Error("draft-22 version accepted")
 	}
 	if _, err := NewKeys(Version1, Suite(0x1304), make([]byte, 32)); err == nil {
 		t.Error("TLS_AES_128_CCM_SHA256 accepted")

@@ -17,8 +17,18 @@ const (
 )
 
 // Known reports whether v is a version whose packets this package reads
-// past the invariant header: 1 or 2.
-func (v Version) Known() bool { return v == Version1 || v == Version2 }
+// past the invariant header: 1, 2, and the IETF drafts 23 to 32 that
+// browsers and servers deployed before RFC 9000 (draft-29 above all).
+func (v Version) Known() bool { return paramsFor(v) != nil }
+
+// draft returns the IETF draft number of a draft version (0xff0000NN,
+// draft-ietf-quic-transport, Section 15), 0 for any other.
+func (v Version) draft() int {
+	if v&0xffffff00 == 0xff000000 {
+		return int(v & 0xff)
+	}
+	return 0
+}
 
 func (v Version) String() string {
 	switch v {
@@ -28,6 +38,12 @@ func (v Version) String() string {
 		return "QUICv1"
 	case Version2:
 		return "QUICv2"
+	}
+	if n := v.draft(); n > 0 {
+		return fmt.Sprintf("draft-%d", n)
+	}
+	if v&0xffffff00 == 0xfaceb000 {
+		return fmt.Sprintf("mvfst 0x%08x", uint32(v))
 	}
 	if v&0x0f0f0f0f == 0x0a0a0a0a {
 		// RFC 9000, Section 15: reserved for forcing version negotiation.
@@ -70,6 +86,34 @@ var v2Params = params{
 	types: [4]PacketType{PacketRetry, PacketInitial, Packet0RTT, PacketHandshake},
 }
 
+// Drafts 23 to 32 differ from version 1 in their Initial salt only
+// (draft-ietf-quic-tls-23, -29, Section 5.2) as far as reading Initials
+// goes: the labels and packet types are version 1's. Their Retry
+// integrity keys are not kept: a draft Retry does not check.
+var (
+	draft22Params = draftParams([]byte{0x7f, 0xbc, 0xdb, 0x0e, 0x7c, 0x66, 0xbb, 0xe9, 0x19, 0x3a,
+		0x96, 0xcd, 0x21, 0x51, 0x9e, 0xbd, 0x7a, 0x02, 0x64, 0x4a})
+	draft23Params = draftParams([]byte{0xc3, 0xee, 0xf7, 0x12, 0xc7, 0x2e, 0xbb, 0x5a, 0x11, 0xa7,
+		0xd2, 0x43, 0x2b, 0xb4, 0x63, 0x65, 0xbe, 0xf9, 0xf5, 0x02})
+	draft29Params = draftParams([]byte{0xaf, 0xbf, 0xec, 0x28, 0x99, 0x93, 0xd2, 0x4c, 0x9e, 0x97,
+		0x86, 0xf1, 0x9c, 0x61, 0x11, 0xe0, 0x43, 0x90, 0xa8, 0x99})
+)
+
+func draftParams(salt []byte) params {
+	p := v1Params
+	p.salt = salt
+	p.retryKey, p.retryNonce = [16]byte{}, [12]byte{}
+	return p
+}
+
+// Facebook's mvfst versions follow the drafts they implement: 0xfaceb001
+// draft-22, 0xfaceb002 draft-27, 0xfaceb00e (experimental) draft-29.
+const (
+	mvfstDraft22 Version = 0xfaceb001
+	mvfstDraft27 Version = 0xfaceb002
+	mvfstExp     Version = 0xfaceb00e
+)
+
 // paramsFor returns the parameters of a known version, nil otherwise.
 func paramsFor(v Version) *params {
 	switch v {
@@ -77,6 +121,21 @@ func paramsFor(v Version) *params {
 		return &v1Params
 	case Version2:
 		return &v2Params
+	case mvfstDraft22:
+		return &draft22Params
+	case mvfstDraft27:
+		return &draft23Params
+	case mvfstExp:
+		return &draft29Params
+	}
+	switch n := v.draft(); {
+	case n >= 23 && n <= 28:
+		return &draft23Params
+	case n >= 29 && n <= 32:
+		return &draft29Params
+	case n >= 33 && n <= 34:
+		// draft-ietf-quic-tls-33 and -34 have the salt of version 1.
+		return &v1Params
 	}
 	return nil
 }

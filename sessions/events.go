@@ -53,6 +53,14 @@ type Conn struct {
 	Notes      []verdict.Note    `json:"notes"`
 	JA3        *string           `json:"ja3"`
 	JA4        *string           `json:"ja4"`
+	// EarlyData: the client offered 0-RTT data.
+	EarlyData bool `json:"early_data"`
+	// QUIC: the version ("QUICv1", "QUICv2"; null for TCP and DTLS),
+	// whether a Retry came first, and the 0-RTT packets the client sent
+	// before the verdict.
+	QUICVersion    *string `json:"quic_version"`
+	Retry          bool    `json:"retry"`
+	ZeroRTTPackets int     `json:"zero_rtt_packets"`
 	// Frames of the packets that completed the ClientHello and the
 	// ServerHello, as Wireshark numbers them; null when not seen.
 	ClientHelloFrame *uint64 `json:"client_hello_frame"`

@@ -1,6 +1,7 @@
 package sessions
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"time"
@@ -113,6 +114,10 @@ func (s *Sessions) Join(ob *verdict.Observation) *Conn {
 	}
 	if ob.ClientHello {
 		c.JA3, c.JA4 = &ob.JA3, &ob.JA4
+	}
+	c.EarlyData, c.Retry, c.ZeroRTTPackets = ob.EarlyData, ob.Retry, ob.ZeroRTTPackets
+	if ob.Transport == verdict.QUIC {
+		c.QUICVersion = ptr(quicVersionName(ob.QUICVersion))
 	}
 	if ob.ClientHelloFrame > 0 {
 		c.ClientHelloFrame = &ob.ClientHelloFrame
@@ -500,4 +505,19 @@ func (s *Sessions) Len() int {
 		}
 	}
 	return n
+}
+
+// quicVersionName names a QUIC version as quic.Version does (sessions
+// does not import the packet parsers).
+func quicVersionName(v uint32) string {
+	switch v {
+	case 1:
+		return "QUICv1"
+	case 0x6b3343cf: // RFC 9369, Section 3.1
+		return "QUICv2"
+	}
+	if v&0xffffff00 == 0xff000000 {
+		return fmt.Sprintf("draft-%d", v&0xff)
+	}
+	return fmt.Sprintf("0x%08x", v)
 }

@@ -36,6 +36,16 @@ type Observation struct {
 	PSKs []string
 	// JA3 (its MD5, hex) and JA4 of the ClientHello.
 	JA3, JA4 string
+	// EarlyData: the ClientHello offered 0-RTT (early_data, RFC 8446,
+	// Section 4.2.10).
+	EarlyData bool
+
+	// QUIC only: the version of the Initials, whether a Retry was
+	// accepted, and how many 0-RTT packets the client sent before the
+	// verdict.
+	QUICVersion    uint32
+	Retry          bool
+	ZeroRTTPackets int
 
 	// ServerHello, when one was read.
 	ServerHello     bool

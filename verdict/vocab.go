@@ -92,6 +92,9 @@ const (
 	NoteUnknownSessionID         Note = "unknown_session_id"
 	NoteResumedAfterHint         Note = "resumed_after_lifetime_hint"
 	NoteRejectedWithinHint       Note = "rejected_within_lifetime_hint"
+	NoteHelloVerifyRequest       Note = "hello_verify_request"
+	NoteRetry                    Note = "retry"
+	NoteVersionNegotiation       Note = "version_negotiation"
 )
 
 // AlertNote is the note for a fatal alert with the given description

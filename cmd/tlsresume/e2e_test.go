@@ -34,6 +34,7 @@ func runTool(t testing.TB, args ...string) (string, string, int) {
 type event struct {
 	Type       string   `json:"type"`
 	ID         int      `json:"id"`
+	Transport  string   `json:"transport"`
 	Client     endpoint `json:"client"`
 	Server     endpoint `json:"server"`
 	Version    string   `json:"version"`

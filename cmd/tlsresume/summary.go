@@ -16,6 +16,7 @@ type summary struct {
 	Packets        uint64                 `json:"packets"`
 	Bytes          uint64                 `json:"bytes"`
 	TCPFlows       uint64                 `json:"tcp_flows"`
+	UDPFlows       uint64                 `json:"udp_flows"`
 	TLSConnections int                    `json:"tls_connections"`
 	Full           int                    `json:"full"`
 	Resumed        int                    `json:"resumed"`
@@ -55,13 +56,17 @@ type counters struct {
 	MalformedTicket   uint64 `json:"ticket_malformed"`
 	FlowsEvicted      uint64 `json:"flows_evicted"`
 	SessionsEvicted   uint64 `json:"sessions_evicted"`
+	QUICUndecryptable uint64 `json:"quic_initial_undecryptable"`
+	QUICMalformed     uint64 `json:"quic_malformed"`
+	CryptoRejected    uint64 `json:"crypto_frames_rejected"`
+	DTLSMalformed     uint64 `json:"dtls_malformed"`
 }
 
 func newSummary(tr *flows.Tracker, s *sessions.Sessions, st capture.Stats, readErr error) *summary {
 	c := tr.Counters()
 	t := s.Totals()
 	sum := &summary{
-		Type: "summary", FormatVersion: sessions.FormatVersion, Packets: c.Packets, Bytes: c.Bytes, TCPFlows: c.TCPFlows,
+		Type: "summary", FormatVersion: sessions.FormatVersion, Packets: c.Packets, Bytes: c.Bytes, TCPFlows: c.TCPFlows, UDPFlows: c.UDPFlows,
 		TLSConnections: t.TLS, Full: t.Full, Resumed: t.Resumed, Unknown: t.Unknown, UnknownReasons: t.UnknownReasons, Rejected: t.Rejected,
 		ByMethod: t.ByMethod, Sessions: s.Len(), Servers: s.Servers(), Farms: s.Farms(),
 		Counters: counters{
@@ -71,6 +76,8 @@ func newSummary(tr *flows.Tracker, s *sessions.Sessions, st capture.Stats, readE
 			PlaintextPreamble: c.PlaintextPreamble, StreamGap: c.StreamGap, MalformedRecord: c.MalformedRecord,
 			Oversized: c.Oversized, MalformedHello: c.MalformedHello, MalformedTicket: c.MalformedTicket,
 			FlowsEvicted: c.FlowsEvicted, SessionsEvicted: uint64(s.Evicted()),
+			QUICUndecryptable: c.QUICUndecryptable, QUICMalformed: c.QUICMalformed, CryptoRejected: c.CryptoRejected,
+			DTLSMalformed: c.DTLSMalformed,
 		},
 	}
 	if n := t.Full + t.Resumed; n > 0 {

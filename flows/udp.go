@@ -1,0 +1,105 @@
+package flows
+
+import (
+	"encoding/binary"
+
+	"github.com/tlsresume/tlsresume/dtls"
+	"github.com/tlsresume/tlsresume/quic"
+	"github.com/tlsresume/tlsresume/verdict"
+)
+
+// The UDP transports: QUIC (quic.go) and DTLS (dtls.go), told apart by the
+// content of a flow's first datagram, never by port.
+
+// udpKind is what the first bytes of a datagram may be.
+type udpKind uint8
+
+const (
+	udpOther udpKind = iota
+	udpQUIC          // a QUIC long header of a known version, or Version Negotiation
+	udpDTLS          // a DTLS record with a plaintext header
+)
+
+// udpKindOf looks at a datagram's first bytes only.
+func udpKindOf(p []byte) udpKind {
+	if len(p) < 13 {
+		return udpOther
+	}
+	// RFC 9000, Section 17.2: header form and fixed bit set, then the
+	// version.
+	if p[0]&0x80 != 0 {
+		switch v := quic.Version(binary.BigEndian.Uint32(p[1:5])); {
+		case v.Known(), v == quic.VersionNegotiation:
+			return udpQUIC
+		}
+		return udpOther
+	}
+	// RFC 6347, Section 4.1: content type 20 to 23 (25, 26 later), then
+	// a DTLS version (0xfeff, 0xfefd, 0xfefc; 0x0100 is OpenSSL's before
+	// 0.9.8f, still spoken by Cisco AnyConnect).
+	if p[0] >= 20 && p[0] <= 26 && ((p[1] == 0xfe && (p[2] == 0xff || p[2] == 0xfd || p[2] == 0xfc)) || (p[1] == 1 && p[2] == 0)) {
+		return udpDTLS
+	}
+	return udpOther
+}
+
+// startsUDPFlow reports whether the datagram can be a client's first
+// flight: a QUIC Initial (RFC 9000, Section 17.2.2; RFC 9369, Section
+// 3.2 for v2's type bits), or a DTLS ClientHello.
+func startsUDPFlow(kind udpKind, p []byte) bool {
+	switch kind {
+	case udpQUIC:
+		if !quic.Looks(p) {
+			return false
+		}
+		typ := (p[0] >> 4) & 3
+		switch v := quic.Version(binary.BigEndian.Uint32(p[1:5])); {
+		case v == quic.Version2:
+			return typ == 1
+		case v.Known():
+			return typ == 0 // version 1 and the drafts
+		}
+		return false
+	case udpDTLS:
+		return dtls.Looks(p) && p[0] == 22 && len(p) > 13 && p[13] == 1
+	}
+	return false
+}
+
+// udpTransport is a worker's UDP state: nothing shared, every connection
+// has its own stream.
+type udpTransport struct {
+	w *worker
+}
+
+func (t *udpTransport) decode(it *item, data []byte) bool { return true }
+
+func (t *udpTransport) packet(c *conn, it *item, data []byte) {
+	p := it.hdr.udpPayload(data)
+	if c.state == stateWaiting {
+		if udpKindOf(p) == udpQUIC {
+			t.w.read(c, &quicConn{c: c}, verdict.QUIC)
+		} else {
+			t.w.read(c, &dtlsConn{c: c}, verdict.DTLS)
+		}
+	}
+	d := 1
+	if it.hdr.sp == c.sp && it.hdr.src == c.src16 {
+		d = 0
+	}
+	hs := c.hs
+	hs.frame = it.frame
+	if hs.chTS.IsZero() {
+		hs.chTS = it.ci.Timestamp
+	}
+	switch s := c.stream.(type) {
+	case *quicConn:
+		s.datagram(d, p)
+	case *dtlsConn:
+		s.datagram(d, p)
+	}
+}
+
+func (t *udpTransport) tick()  {}
+func (t *udpTransport) trim()  {}
+func (t *udpTransport) flush() {}
