@@ -175,6 +175,7 @@ func (s *Sessions) count(c *Conn) {
 		t.Rejected++
 	}
 	s.servers.add(c)
+	s.servers.timeline(c)
 }
 
 // Totals returns the counts of connections judged so far.
