@@ -65,6 +65,8 @@ type Conn struct {
 	// ServerHello, as Wireshark numbers them; null when not seen.
 	ClientHelloFrame *uint64 `json:"client_hello_frame"`
 	ServerHelloFrame *uint64 `json:"server_hello_frame"`
+	// Sensor names the capture point (Config.Sensor); absent when unset.
+	Sensor string `json:"sensor,omitempty"`
 
 	// resumeAge is the seconds since the origin's handshake, for a
 	// resumption whose origin is visible.
@@ -89,6 +91,7 @@ type Session struct {
 	Clients       []netip.Addr     `json:"clients"`
 	LifetimeHint  *int64           `json:"lifetime_hint"`
 	MaxResumeAge  *float64         `json:"max_resume_age"`
+	Sensor        string           `json:"sensor,omitempty"` // Config.Sensor; absent when unset
 
 	// Members summarises the connections of Conns with the lowest ids, at
 	// most Members of them, for reports that draw a session as a tree.

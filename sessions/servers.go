@@ -36,6 +36,11 @@ type ServerRow struct {
 
 	ages  AgeHistogram
 	hints []string // distinct ticket key hints, at most maxKeyHints
+
+	// The row's timeline and largest ticket lifetime hint (timeline.go).
+	series series
+	tl     *timeline
+	hint   int64
 }
 
 // maxKeyHints bounds the distinct ticket key hints counted per server: a
@@ -48,6 +53,7 @@ type servers struct {
 	max   int
 	rows  map[serverKey]*ServerRow
 	other *ServerRow
+	tl    timeline // the time grid and the timeline of all rows together
 }
 
 func newRow() *ServerRow {

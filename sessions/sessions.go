@@ -38,6 +38,10 @@ type Config struct {
 	MaxServers int
 	// Nanoseconds writes timestamps with nine fractional digits, not six.
 	Nanoseconds bool
+	// Sensor, when not empty, is stamped on every conn and session event
+	// as `sensor`, so that the events of several capture points can be
+	// merged by session key.
+	Sensor string
 }
 
 // Sessions joins connections into sessions by their keys with union-find;
@@ -108,7 +112,7 @@ func (s *Sessions) Join(ob *verdict.Observation) *Conn {
 	v := verdict.Decide(ob, func(key string) bool { return s.lookup(key) != nil })
 	c := &Conn{Type: "conn", ID: ob.ID, TS: s.ts(ob.TS), Transport: ob.Transport, Client: ob.Client, Server: ob.Server, SNI: ob.SNI, ALPN: ob.ALPN,
 		History: ob.History, Handshake: v.Handshake, Resumption: v.Resumption, Offered: v.Offered,
-		Rejected: v.Rejected, Issued: v.Issued, Notes: ob.Notes}
+		Rejected: v.Rejected, Issued: v.Issued, Notes: ob.Notes, Sensor: s.cfg.Sensor}
 	if ob.ServerHello {
 		c.Version, c.Cipher = ob.Version.String(), ob.Cipher.String()
 	}
@@ -180,6 +184,7 @@ func (s *Sessions) count(c *Conn) {
 		t.Rejected++
 	}
 	s.servers.add(c)
+	s.servers.timeline(c)
 }
 
 // Totals returns the counts of connections judged so far.
@@ -262,7 +267,7 @@ func (s *Sessions) get(key string) *Session {
 	if x := s.lookup(key); x != nil {
 		return x
 	}
-	x := &Session{Type: "session", ID: key, Keys: []string{key}, seq: len(s.all)}
+	x := &Session{Type: "session", ID: key, Keys: []string{key}, seq: len(s.all), Sensor: s.cfg.Sensor}
 	s.all = append(s.all, x)
 	s.byKey[key] = x
 	return x

@@ -58,6 +58,9 @@ func readLive(ctx context.Context, src capture.Source, tr *flows.Tracker, o *opt
 		case now := <-ticker.C:
 			tr.Tick(now)
 			tr.Sync()
+			if o.onTick != nil {
+				o.onTick()
+			}
 		case lp := <-pkts:
 			if lp.err == io.EOF {
 				return nil

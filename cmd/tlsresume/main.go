@@ -100,8 +100,15 @@ type options struct {
 	maxFlows       int
 	maxSessions    int
 	workers        int
+	report         string
+	metrics        string
+	sensor         string
 	version        bool
 	help           bool
+
+	// onTick, when set, runs on the capture loop's goroutine once a second
+	// in live capture (metrics: the tracker's counters).
+	onTick func()
 
 	// args are the words after the flags: the filter expression.
 	args []string
@@ -133,6 +140,9 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.IntVar(&o.maxFlows, "max-flows", d.MaxFlows, "track at most `N` TCP connections (oldest evicted first)")
 	fs.IntVar(&o.maxSessions, "max-sessions", sessions.DefaultMax, "hold at most `N` sessions (the oldest end first)")
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "read handshakes in `N` goroutines (default: the number of CPUs; the output does not depend on N)")
+	fs.StringVar(&o.report, "report", "", "also write an HTML report to `FILE` (self-contained, readable offline)")
+	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics on `ADDR` (127.0.0.1:9464) at /metrics")
+	fs.StringVar(&o.sensor, "sensor", "", "stamp `NAME` as \"sensor\" on every event")
 	boolFlag(fs, &o.version, "version", "", "print the version and exit")
 	boolFlag(fs, &o.help, "help", "h", "print this help and exit")
 	return fs
@@ -225,8 +235,20 @@ func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	_, regular := capture.InputSize(o.files)
 	out.flushEach = live || !regular
 	defer watchSignals(sigs, of, stats, &out.tls, live, stderr)()
-	ss := sessions.New(sessions.Config{EmitConn: out.conn, EmitSession: out.session, Timeout: o.sessionTimeout, Max: o.maxSessions})
+	ss := sessions.New(sessions.Config{EmitConn: out.conn, EmitSession: out.session, Timeout: o.sessionTimeout, Max: o.maxSessions, Sensor: o.sensor})
 	tr := flows.NewTracker(flows.Config{SessionTimeout: o.sessionTimeout, FinishedTimeout: o.flowTimeout, MaxFlows: o.maxFlows, Workers: o.workers}, ss)
+	// --report keeps the largest sessions as --format text does; --metrics
+	// counts each event as it goes out (metrics.go).
+	out.keepLargest = o.format == "text" || o.report != ""
+	if o.metrics != "" {
+		m, err := serveMetrics(o.metrics, o.sensor, ss, stats, live, stderr)
+		if err != nil {
+			printErr(stderr, err)
+			return exitFailure
+		}
+		defer m.close()
+		out.metrics, o.onTick = m, func() { m.front(tr.Counters()) }
+	}
 	var readErr error
 	if live {
 		readErr = readLive(ctx, src, tr, &o)
@@ -236,6 +258,9 @@ func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		prog.done()
 	}
 	tr.Close()
+	if out.metrics != nil {
+		out.metrics.front(tr.Counters())
+	}
 	ss.End()
 	interrupted := errors.Is(readErr, context.Canceled)
 	if interrupted {
@@ -251,7 +276,14 @@ func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 				st.KernelDrops, st.KernelPackets)
 		}
 	}
+	sum.Sensor = o.sensor
 	out.summary(sum)
+	if o.report != "" {
+		if err := writeReport(o.report, sum, ss, out.largest); err != nil {
+			fmt.Fprintf(stderr, "tlsresume: --report: %v\n", err)
+			return exitFailure
+		}
+	}
 	if err := out.close(); err != nil {
 		fmt.Fprintf(stderr, "tlsresume: writing output: %v\n", err)
 		return exitFailure
@@ -321,6 +353,10 @@ func (o *options) check() *usageError {
 		return usagef("put the whole expression in the -F file", "give the filter with -F FILE or as trailing words, not both (got %q)", strings.Join(o.args, " "))
 	case changed("output") && o.output == "":
 		return usagef("", "-o wants a file name")
+	case changed("report") && o.report == "", changed("metrics") && o.metrics == "", changed("sensor") && o.sensor == "":
+		return usagef("", "--report, --metrics and --sensor want a value")
+	case o.report != "" && o.report == o.output:
+		return usagef("", "--report %s: it is also the -o file", o.report)
 	}
 	if o.output != "" && o.output != "-" {
 		if out, err := os.Stat(o.output); err == nil {

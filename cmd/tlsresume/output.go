@@ -28,8 +28,12 @@ type output struct {
 	// goroutine.
 	tls atomic.Int64
 
-	largest []*sessions.Session // text report only: the largest, in order of size then of ending
+	largest []*sessions.Session // text and HTML report only: the largest, in order of size then of ending
 	ended   int
+	// keepLargest keeps the largest sessions (--format text, --report).
+	keepLargest bool
+	// metrics, when set, counts every event (--metrics).
+	metrics *metrics
 }
 
 func newOutput(w io.Writer, format string) *output {
@@ -49,6 +53,10 @@ func (o *output) write(v any) {
 }
 
 func (o *output) conn(c *sessions.Conn) {
+	// Counted before it is written: a scrape never lags the events out.
+	if o.metrics != nil {
+		o.metrics.conn(c)
+	}
 	o.tls.Add(1)
 	if o.format != "text" {
 		o.write(c)
@@ -59,8 +67,13 @@ func (o *output) conn(c *sessions.Conn) {
 func sessionSize(s *sessions.Session) int { return len(s.Conns) + len(s.RejectedConns) }
 
 func (o *output) session(s *sessions.Session) {
+	if o.metrics != nil {
+		o.metrics.session(s)
+	}
 	if o.format != "text" {
 		o.write(s)
+	}
+	if !o.keepLargest {
 		return
 	}
 	// Keep the largestSessions largest; among equals, the one that ended

@@ -33,6 +33,7 @@ type summary struct {
 	Interrupted    bool                   `json:"interrupted"`
 	Truncated      bool                   `json:"truncated"`
 	InputError     *string                `json:"input_error"`
+	Sensor         string                 `json:"sensor,omitempty"` // --sensor; absent without it
 }
 
 // counters are the pipeline's counters, the capture's and the sessions'
