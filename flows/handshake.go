@@ -48,6 +48,7 @@ type handshake struct {
 type clientHelloInfo struct {
 	sessionID    []byte
 	ticketDigest string
+	ticketExt    bool
 	pskDigests   []string
 	sni          string
 	alpn         []string
@@ -280,6 +281,7 @@ func (h *handshake) clientHello(d int, ch *tlsparse.ClientHello) {
 		alpn:      ch.ALPN,
 		sslv2:     ch.SSLv2,
 		notes:     ch.Notes,
+		ticketExt: ch.SessionTicketExt,
 	}
 	if len(ch.SessionTicket) > 0 {
 		info.ticketDigest = Digest(ch.SessionTicket)
@@ -345,7 +347,7 @@ func (h *handshake) observation() *verdict.Observation {
 		ob.SNI, ob.ALPN = ch.sni, ch.alpn
 		ob.JA3, ob.JA4 = ch.ja3, ch.ja4
 		ob.ClientSessionID = hex.EncodeToString(ch.sessionID)
-		ob.Ticket = ch.ticketDigest
+		ob.Ticket, ob.TicketSupport = ch.ticketDigest, ch.ticketExt
 		ob.PSKs = ch.pskDigests
 		for _, n := range ch.notes {
 			h.note(verdict.Note(n))
