@@ -146,10 +146,6 @@ func (r *ServerRow) findings(nano bool) []Finding {
 				"sessions %s old are refused while others %s old resume: the session cache forgets early (too small?)",
 				ageText(rest.young), ageText(acc.old))
 		}
-	} else if rest.n > 0 {
-		add(FindingSessionLifetime, settingsLifetime, map[string]any{
-			"youngest_refused_age": round3(rest.young), "youngest_refused_conn": rest.youngConn, "refused": rest.n, "accepted": 0,
-		}, "no offer resumes, the youngest refused is %s old: the timeout is shorter, or the cache is off", ageText(rest.young))
 	}
 
 	if ev, msg, ok := r.rotation(ts); ok {
