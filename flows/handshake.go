@@ -54,6 +54,7 @@ type handshake struct {
 type clientHelloInfo struct {
 	sessionID    []byte
 	ticketDigest string
+	ticketExt    bool
 	pskDigests   []string
 	sni          string
 	alpn         []string
@@ -310,6 +311,7 @@ func (h *handshake) clientHello(d int, ch *tlsparse.ClientHello) {
 		sslv2:     ch.SSLv2,
 		earlyData: ch.EarlyData,
 		notes:     ch.Notes,
+		ticketExt: ch.SessionTicketExt,
 	}
 	if len(ch.SessionTicket) > 0 {
 		info.ticketDigest = Digest(ch.SessionTicket)
@@ -376,7 +378,7 @@ func (h *handshake) observation() *verdict.Observation {
 		ob.JA3, ob.JA4 = ch.ja3, ch.ja4
 		ob.EarlyData = ch.earlyData
 		ob.ClientSessionID = hex.EncodeToString(ch.sessionID)
-		ob.Ticket = ch.ticketDigest
+		ob.Ticket, ob.TicketSupport = ch.ticketDigest, ch.ticketExt
 		ob.PSKs = ch.pskDigests
 		for _, n := range ch.notes {
 			h.note(verdict.Note(n))

@@ -71,6 +71,12 @@ type Conn struct {
 	// resumeAge is the seconds since the origin's handshake, for a
 	// resumption whose origin is visible.
 	resumeAge *float64
+	// offerAge and offerOrigin: for an offer (accepted or refused) of a
+	// session whose origin is visible, its age and its origin's time.
+	offerAge    *float64
+	offerOrigin time.Time
+	// ticketSupport: the ClientHello carried a session_ticket extension.
+	ticketSupport bool
 }
 
 // Session is a TLS session: the connections that share one negotiated

@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/tlsresume/tlsresume/verdict"
 )
@@ -35,12 +36,117 @@ type ServerRow struct {
 	TicketKeyHints     int                    `json:"ticket_key_hints"`
 
 	ages  AgeHistogram
-	hints []string // distinct ticket key hints, at most maxKeyHints
+	hints []keyHint // distinct ticket key hints in order of first sight, at most maxKeyHints
+	f     findingAgg
 
 	// The row's timeline and largest ticket lifetime hint (timeline.go).
 	series series
 	tl     *timeline
 	hint   int64
+}
+
+// keyHint is one ticket key hint of a server: when it was first and last
+// seen on an issued ticket, and on how many.
+type keyHint struct {
+	hint        string
+	first, last time.Time
+	tickets     int
+}
+
+// ageRange is the youngest and the oldest of some offers' ages, with
+// the conn of each: fixed memory however many offers.
+type ageRange struct {
+	n                  int
+	young, old         float64
+	youngConn, oldConn int
+}
+
+func (a *ageRange) add(age float64, id int) {
+	if a.n == 0 || age < a.young {
+		a.young, a.youngConn = age, id
+	}
+	if a.n == 0 || age > a.old {
+		a.old, a.oldConn = age, id
+	}
+	a.n++
+}
+
+func (a *ageRange) merge(b ageRange) {
+	if b.n == 0 {
+		return
+	}
+	n := a.n
+	a.add(b.young, b.youngConn)
+	a.add(b.old, b.oldConn)
+	a.n = n + b.n
+}
+
+// cut is a candidate restart or ticket key change: from a time on, every
+// offered session issued before it is refused and sessions issued after
+// it resume. It lies after `after` (the latest origin of a refused
+// session, or the last accepted offer before the first refusal) and no
+// later than `before` (the first refusal, or the earliest origin of a
+// session issued since and resumed).
+type cut struct {
+	set            bool
+	after, before  time.Time
+	firstRefusal   int // conn id
+	refused        ageRange
+	newAccepted    int
+	acceptedBefore int // offers accepted before the first refusal
+}
+
+// findingAgg is what a server's findings are decided from, in fixed
+// memory (docs: sessions/findings.go).
+type findingAgg struct {
+	accepted     ageRange // offers accepted, with a visible origin
+	refused      ageRange // refusals not in cut
+	cut          cut
+	lastAccepted time.Time // capture time of the last accepted offer
+	// tickets: TLS 1.2 connections whose ClientHello announced ticket
+	// support, tickets issued or accepted, connections that issued
+	// anything, connections that offered anything.
+	announced, tickets, issuing, offering int
+}
+
+// offer adds an offer of a session issued at origin, made by conn id at
+// t, accepted or refused, with the session's age at t.
+func (f *findingAgg) offer(id int, t, origin time.Time, age float64, accepted bool) {
+	k := &f.cut
+	if accepted {
+		f.accepted.add(age, id)
+		switch {
+		case !k.set:
+			f.lastAccepted = t
+		case !origin.After(k.after):
+			// A session from before the cut resumed after it: no cut.
+			f.refused.merge(k.refused)
+			*k = cut{}
+			f.lastAccepted = t
+		default:
+			k.newAccepted++
+			if origin.Before(k.before) {
+				k.before = origin
+			}
+		}
+		return
+	}
+	if k.set && !origin.Before(k.before) {
+		// A session from after the cut refused: this cut is wrong; the
+		// refusals so far are ordinary ones, a new cut may start here.
+		f.refused.merge(k.refused)
+		*k = cut{}
+	}
+	if !k.set {
+		*k = cut{set: true, after: origin, before: t, firstRefusal: id, acceptedBefore: f.accepted.n}
+		if f.lastAccepted.After(k.after) {
+			k.after = f.lastAccepted
+		}
+	}
+	if origin.After(k.after) {
+		k.after = origin
+	}
+	k.refused.add(age, id)
 }
 
 // maxKeyHints bounds the distinct ticket key hints counted per server: a
@@ -101,6 +207,21 @@ func (s *servers) add(c *Conn) {
 	if c.resumeAge != nil {
 		r.ages.Add(*c.resumeAge)
 	}
+	if c.offerAge != nil {
+		r.f.offer(c.ID, c.TS.Time, c.offerOrigin, *c.offerAge, c.Handshake == verdict.Resumed)
+	}
+	if c.ticketSupport && c.Version != "" && c.Version != "TLS 1.3" {
+		r.f.announced++
+	}
+	if len(c.Issued) > 0 {
+		r.f.issuing++
+	}
+	if len(c.Offered) > 0 {
+		r.f.offering++
+	}
+	if c.Resumption == verdict.ByTicket || slices.ContainsFunc(c.Issued, func(is verdict.Issued) bool { return is.Kind == verdict.IssuedTicket }) {
+		r.f.tickets++
+	}
 	for _, n := range c.Notes {
 		switch n {
 		case verdict.NoteResumedAfterHint:
@@ -110,8 +231,14 @@ func (s *servers) add(c *Conn) {
 		}
 	}
 	for _, is := range c.Issued {
-		if is.KeyHint != "" && len(r.hints) < maxKeyHints && !slices.Contains(r.hints, is.KeyHint) {
-			r.hints = append(r.hints, is.KeyHint)
+		if is.KeyHint == "" {
+			continue
+		}
+		if i := slices.IndexFunc(r.hints, func(h keyHint) bool { return h.hint == is.KeyHint }); i >= 0 {
+			r.hints[i].last = c.TS.Time
+			r.hints[i].tickets++
+		} else if len(r.hints) < maxKeyHints {
+			r.hints = append(r.hints, keyHint{hint: is.KeyHint, first: c.TS.Time, last: c.TS.Time, tickets: 1})
 		}
 	}
 }

@@ -112,7 +112,7 @@ func (s *Sessions) Join(ob *verdict.Observation) *Conn {
 	v := verdict.Decide(ob, func(key string) bool { return s.lookup(key) != nil })
 	c := &Conn{Type: "conn", ID: ob.ID, TS: s.ts(ob.TS), Transport: ob.Transport, Client: ob.Client, Server: ob.Server, SNI: ob.SNI, ALPN: ob.ALPN,
 		History: ob.History, Handshake: v.Handshake, Resumption: v.Resumption, Offered: v.Offered,
-		Rejected: v.Rejected, Issued: v.Issued, Notes: ob.Notes, Sensor: s.cfg.Sensor}
+		Rejected: v.Rejected, Issued: v.Issued, Notes: ob.Notes, Sensor: s.cfg.Sensor, ticketSupport: ob.TicketSupport}
 	if ob.ServerHello {
 		c.Version, c.Cipher = ob.Version.String(), ob.Cipher.String()
 	}
@@ -221,6 +221,7 @@ func (s *Sessions) offer(x *Session, c *Conn, accepted bool) {
 	if accepted {
 		c.resumeAge = ptr(age)
 	}
+	c.offerAge, c.offerOrigin = ptr(age), x.originTS
 	hint := x.LifetimeHint
 	if hint != nil && *hint > 0 {
 		switch {

@@ -347,6 +347,7 @@ var ianaCipherSuites = [...]struct {
 	{0xc0b3, "TLS_ECCPWD_WITH_AES_256_CCM_SHA384"},            // [RFC8492]
 	{0xc0b4, "TLS_SHA256_SHA256"},                             // [RFC9150]
 	{0xc0b5, "TLS_SHA384_SHA384"},                             // [RFC9150]
+	{0xc0ff, "TLS_ECJPAKE_WITH_AES_128_CCM_8"},                // [draft-cragie-tls-ecjpake-01] (mbed TLS, Thread)
 	{0xc100, "TLS_GOSTR341112_256_WITH_KUZNYECHIK_CTR_OMAC"},  // [RFC9189]
 	{0xc101, "TLS_GOSTR341112_256_WITH_MAGMA_CTR_OMAC"},       // [RFC9189]
 	{0xc102, "TLS_GOSTR341112_256_WITH_28147_CNT_IMIT"},       // [RFC9189]

@@ -32,6 +32,9 @@ type Observation struct {
 	// Ticket is the digest of a non-empty session_ticket extension ("" when
 	// none was offered).
 	Ticket string
+	// TicketSupport: the ClientHello carried a session_ticket extension,
+	// empty (announcing support, RFC 5077, Section 3.2) or not.
+	TicketSupport bool
 	// PSKs are the digests of the pre_shared_key identities, in order.
 	PSKs []string
 	// JA3 (its MD5, hex) and JA4 of the ClientHello.

@@ -28,6 +28,7 @@ type summary struct {
 	Sessions       int                    `json:"sessions"`
 	Servers        []*sessions.ServerRow  `json:"servers"`
 	Farms          []sessions.FarmPair    `json:"farms"`
+	Findings       []sessions.Finding     `json:"findings"`
 	Counters       counters               `json:"counters"`
 	KernelDrops    *uint64                `json:"kernel_drops"`
 	Interrupted    bool                   `json:"interrupted"`
@@ -69,7 +70,7 @@ func newSummary(tr *flows.Tracker, s *sessions.Sessions, st capture.Stats, readE
 	sum := &summary{
 		Type: "summary", FormatVersion: sessions.FormatVersion, Packets: c.Packets, Bytes: c.Bytes, TCPFlows: c.TCPFlows, UDPFlows: c.UDPFlows,
 		TLSConnections: t.TLS, Full: t.Full, Resumed: t.Resumed, Unknown: t.Unknown, UnknownReasons: t.UnknownReasons, Rejected: t.Rejected,
-		ByMethod: t.ByMethod, Sessions: s.Len(), Servers: s.Servers(), Farms: s.Farms(),
+		ByMethod: t.ByMethod, Sessions: s.Len(), Servers: s.Servers(), Farms: s.Farms(), Findings: s.Findings(),
 		Counters: counters{
 			TCPPackets: c.TCPPackets, UDPPackets: c.UDPPackets, OtherPackets: c.OtherPackets, DecodeErrors: c.DecodeErrors,
 			UnsupportedLink: c.UnsupportedLink + st.UnsupportedLinkPackets, Truncated: c.Truncated,

@@ -121,6 +121,7 @@ func writeText(w io.Writer, s *summary, largest []*sessions.Session) error {
 		}
 	}
 
+	writeFindings(&b, s)
 	writeTrees(&b, largest)
 	_, err := io.WriteString(w, b.String())
 	return err
