@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/tlsresume/tlsresume/tlsparse"
 )
@@ -163,15 +162,15 @@ func alnum(c byte) bool {
 
 // hexList writes values as 4-digit lower-case hex, comma-separated.
 func hexList(vs []uint16) string {
-	var b strings.Builder
-	b.Grow(5 * len(vs))
+	const digits = "0123456789abcdef"
+	b := make([]byte, 0, 5*len(vs))
 	for i, v := range vs {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		fmt.Fprintf(&b, "%04x", v)
+		b = append(b, digits[v>>12], digits[v>>8&0xf], digits[v>>4&0xf], digits[v&0xf])
 	}
-	return b.String()
+	return string(b)
 }
 
 // hash12 is the first 12 hex digits of SHA-256 over s, or twelve zeros

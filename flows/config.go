@@ -1,6 +1,11 @@
 package flows
 
-import "time"
+import (
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
 
 // Config sets a Tracker's behaviour. Zero values take the defaults of
 // [Defaults]: the command's flags take theirs from there too.
@@ -31,6 +36,13 @@ type Config struct {
 	// a larger one is given up (record_or_message_oversized). Real ones
 	// are a few KiB. Default 16 KiB.
 	MaxMessage int
+	// Keep, when set, is called on the front's goroutine with every
+	// packet the front hands to a worker: the packets of flows whose
+	// handshake is not known to be over, the first packet of every TCP
+	// flow among them (so that flow ids stay the same). Written to a file
+	// in capture order, they give the same verdicts again (tlsresume -w).
+	// data is valid during the call only.
+	Keep func(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType)
 	// Workers is how many goroutines reassemble and read handshakes;
 	// flows are sharded among them by a symmetric hash of their
 	// addresses. The output does not depend on it. Default 1.

@@ -370,6 +370,9 @@ func (t *Tracker) Close() {
 // dispatch appends an item (and a copy of its packet) to worker i's batch.
 func (t *Tracker) dispatch(i int, it item, data []byte) {
 	b := t.pending[i]
+	if data != nil && t.cfg.Keep != nil {
+		t.cfg.Keep(data, it.ci, it.lt)
+	}
 	if data != nil {
 		it.off = len(b.data)
 		b.data = append(b.data, data...)
