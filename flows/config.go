@@ -36,6 +36,10 @@ type Config struct {
 	// a larger one is given up (record_or_message_oversized). Real ones
 	// are a few KiB. Default 16 KiB.
 	MaxMessage int
+	// Keys, when set, gives TLS secrets by client random: the server's
+	// flight of a TLS 1.3 connection over TCP is then decrypted up to its
+	// NewSessionTickets (decrypt.go).
+	Keys Keys
 	// Keep, when set, is called on the front's goroutine with every
 	// packet the front hands to a worker: the packets of flows whose
 	// handshake is not known to be over, the first packet of every TCP
@@ -105,6 +109,9 @@ type Counters struct {
 	QUICMalformed     uint64 `json:"quic_malformed"`
 	CryptoRejected    uint64 `json:"crypto_frames_rejected"`
 	DTLSMalformed     uint64 `json:"dtls_malformed"`
+	ConnsWithKeys     uint64 `json:"conns_with_keys"`
+	RecordsDecrypted  uint64 `json:"records_decrypted"`
+	DecryptFailures   uint64 `json:"decrypt_failures"`
 	PacketsSkipped    uint64 `json:"packets_after_handshake"`
 	NotTLS            uint64 `json:"flows_not_tls"`
 	NoHello           uint64 `json:"flows_without_hello"`
@@ -133,6 +140,9 @@ func (c *Counters) add(o Counters) {
 	c.QUICMalformed += o.QUICMalformed
 	c.CryptoRejected += o.CryptoRejected
 	c.DTLSMalformed += o.DTLSMalformed
+	c.ConnsWithKeys += o.ConnsWithKeys
+	c.RecordsDecrypted += o.RecordsDecrypted
+	c.DecryptFailures += o.DecryptFailures
 	c.PacketsSkipped += o.PacketsSkipped
 	c.NotTLS += o.NotTLS
 	c.NoHello += o.NoHello

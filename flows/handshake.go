@@ -46,12 +46,18 @@ type handshake struct {
 	alert     verdict.Note
 	helloSeen bool    // a hello message was seen, parsed or not
 	gap       [2]bool // bytes were lost in this direction
-	started   bool    // the start of TLS was found in a direction
-	sawData   bool    // the transport carried payload
+	// keysFound: the key log has this connection's secrets; flight
+	// decrypts the TLS 1.3 server flight with them.
+	keysFound bool
+	flight    *serverFlight13
+	started   bool // the start of TLS was found in a direction
+	sawData   bool // the transport carried payload
 }
 
 // clientHelloInfo is what a ClientHello said, copied out of the buffers.
 type clientHelloInfo struct {
+	random       [32]byte
+	pskAges      []uint32
 	sessionID    []byte
 	ticketDigest string
 	ticketExt    bool
@@ -161,6 +167,12 @@ func (h *handshake) event(d int, ev tlsparse.Event) (protected bool) {
 		}
 		h.clientHello(d, ch)
 	case tlsparse.EventChangeCipherSpec:
+		if h.flight != nil {
+			// TLS 1.3's compatibility ChangeCipherSpec (RFC 8446,
+			// Appendix D.4), while the server's flight is decrypted: not
+			// in the history, which stays what it is without keys.
+			return false
+		}
 		h.letter(d, 'x')
 		if h.tls12() {
 			// RFC 5246, Section 7.1: records after ChangeCipherSpec are
@@ -188,6 +200,9 @@ func (h *handshake) event(d int, ev tlsparse.Event) (protected bool) {
 	case tlsparse.EventApplicationData:
 		if h.sh == nil && h.ch != nil && h.isServer(d) {
 			h.note(verdict.NoteAppDataBeforeServerHello)
+		}
+		if h.flight != nil && h.isServer(d) && h.flight.record(ev.Record.Fragment) {
+			h.c.finish()
 		}
 	}
 	return false
@@ -305,6 +320,7 @@ func (h *handshake) clientHello(d int, ch *tlsparse.ClientHello) {
 	retried := h.retried
 	h.retried = false
 	info := &clientHelloInfo{
+		pskAges:   ch.PSKAges,
 		sessionID: bytes.Clone(ch.SessionID),
 		sni:       ch.ServerName,
 		alpn:      ch.ALPN,
@@ -316,6 +332,7 @@ func (h *handshake) clientHello(d int, ch *tlsparse.ClientHello) {
 	if len(ch.SessionTicket) > 0 {
 		info.ticketDigest = Digest(ch.SessionTicket)
 	}
+	copy(info.random[:], ch.Random)
 	for _, id := range ch.PSKIdentities {
 		info.pskDigests = append(info.pskDigests, Digest(id))
 	}
@@ -349,9 +366,32 @@ func (h *handshake) serverHello(sh *tlsparse.ServerHello) {
 	}
 	if h.sh.version.IsTLS13() {
 		// Everything after the ServerHello is encrypted (RFC 8446,
-		// Section 2): the verdict is known now.
+		// Section 2): the verdict is known now, unless the key log lets
+		// the server's flight be read, up to its tickets.
+		if h.startFlight() {
+			return
+		}
 		h.c.finish()
 	}
+}
+
+// startFlight looks the connection up in the key log at a TLS 1.3
+// ServerHello, and starts decrypting the server's flight when its secrets
+// are there. Only TCP carries TLS records to decrypt; QUIC's Handshake
+// and 1-RTT packets are not read.
+func (h *handshake) startFlight() bool {
+	keys := h.c.w.cfg.Keys
+	if keys == nil || h.ch == nil || h.transport != verdict.TCP {
+		return false
+	}
+	s, ok := keys.Lookup(h.ch.random)
+	if !ok {
+		return false
+	}
+	h.keysFound = true
+	h.count.ConnsWithKeys++
+	h.flight = newServerFlight13(h, h.sh.cipher, s)
+	return h.flight != nil
 }
 
 // hasHello reports whether a hello was seen, parsed or not: without one
@@ -379,7 +419,7 @@ func (h *handshake) observation() *verdict.Observation {
 		ob.EarlyData = ch.earlyData
 		ob.ClientSessionID = hex.EncodeToString(ch.sessionID)
 		ob.Ticket, ob.TicketSupport = ch.ticketDigest, ch.ticketExt
-		ob.PSKs = ch.pskDigests
+		ob.PSKs, ob.PSKAges = ch.pskDigests, ch.pskAges
 		for _, n := range ch.notes {
 			h.note(verdict.Note(n))
 		}
@@ -407,6 +447,10 @@ func (h *handshake) observation() *verdict.Observation {
 		h.note(verdict.NoteServerHelloMissing)
 	}
 	ob.ClientHelloFrame, ob.ServerHelloFrame = h.chFrame, h.shFrame
+	ob.Keys = h.keysFound
+	if h.flight != nil {
+		h.flight.facts(ob)
+	}
 	ob.Notes = h.notes
 	return ob
 }

@@ -61,6 +61,19 @@ type Conn struct {
 	QUICVersion    *string `json:"quic_version"`
 	Retry          bool    `json:"retry"`
 	ZeroRTTPackets int     `json:"zero_rtt_packets"`
+	// IssuedBy is the connection on which the server issued the session
+	// ID or ticket this resumption used (Resumes is the session's origin;
+	// they differ along a chain of renewed tickets).
+	IssuedBy *int `json:"issued_by"`
+	// TicketAge is the TLS 1.3 ticket's age at resumption, in seconds:
+	// obfuscated_ticket_age - ticket_age_add (RFC 8446, Section
+	// 4.2.11.1), when the ticket was read with the key log.
+	TicketAge *float64 `json:"ticket_age"`
+	// Keys: the key log had this connection's secrets.
+	Keys bool `json:"keys"`
+	// EarlyDataAccepted: the server's EncryptedExtensions accepted 0-RTT;
+	// null when they were not read.
+	EarlyDataAccepted *bool `json:"early_data_accepted"`
 	// Frames of the packets that completed the ClientHello and the
 	// ServerHello, as Wireshark numbers them; null when not seen.
 	ClientHelloFrame *uint64 `json:"client_hello_frame"`

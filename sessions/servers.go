@@ -12,8 +12,9 @@ import (
 // serverKey is one row of the per-server table: a server address and the
 // name clients asked it for.
 type serverKey struct {
-	server verdict.Endpoint
-	sni    string
+	server    verdict.Endpoint
+	sni       string
+	transport verdict.Transport
 }
 
 // ServerRow is one row of the per-server table in the summary. The row
@@ -21,6 +22,7 @@ type serverKey struct {
 type ServerRow struct {
 	Server             *verdict.Endpoint      `json:"server"`
 	SNI                *string                `json:"sni"`
+	Transport          *verdict.Transport     `json:"transport"`
 	Other              bool                   `json:"other"`
 	Conns              int                    `json:"conns"`
 	Full               int                    `json:"full"`
@@ -34,6 +36,13 @@ type ServerRow struct {
 	ResumedAfterHint   int                    `json:"resumed_after_lifetime_hint"`
 	RejectedWithinHint int                    `json:"rejected_within_lifetime_hint"`
 	TicketKeyHints     int                    `json:"ticket_key_hints"`
+	// PSKReused counts TLS 1.3 identities offered again (single-use
+	// tickets reused, RFC 8446, Section 8); EarlyDataOffered and
+	// EarlyDataAccepted count 0-RTT offers, and those the server accepted
+	// (read with the key log).
+	PSKReused         int `json:"psk_reused"`
+	EarlyDataOffered  int `json:"early_data_offered"`
+	EarlyDataAccepted int `json:"early_data_accepted"`
 
 	ages  AgeHistogram
 	hints []keyHint // distinct ticket key hints in order of first sight, at most maxKeyHints
@@ -170,7 +179,7 @@ func (s *servers) row(c *Conn) *ServerRow {
 	if s.rows == nil {
 		s.rows = map[serverKey]*ServerRow{}
 	}
-	k := serverKey{c.Server, c.SNI}
+	k := serverKey{c.Server, c.SNI, c.Transport}
 	if r := s.rows[k]; r != nil {
 		return r
 	}
@@ -182,7 +191,7 @@ func (s *servers) row(c *Conn) *ServerRow {
 		return s.other
 	}
 	r := newRow()
-	r.Server, r.SNI = ptr(c.Server), ptr(c.SNI)
+	r.Server, r.SNI, r.Transport = ptr(c.Server), ptr(c.SNI), ptr(c.Transport)
 	s.rows[k] = r
 	return r
 }
@@ -190,6 +199,12 @@ func (s *servers) row(c *Conn) *ServerRow {
 func (s *servers) add(c *Conn) {
 	r := s.row(c)
 	r.Conns++
+	if c.EarlyData {
+		r.EarlyDataOffered++
+	}
+	if c.EarlyDataAccepted != nil && *c.EarlyDataAccepted {
+		r.EarlyDataAccepted++
+	}
 	switch c.Handshake {
 	case verdict.Full:
 		r.Full++
@@ -260,7 +275,10 @@ func (s *servers) table() []*ServerRow {
 		if a.Server.Port != b.Server.Port {
 			return a.Server.Port < b.Server.Port
 		}
-		return *a.SNI < *b.SNI
+		if *a.SNI != *b.SNI {
+			return *a.SNI < *b.SNI
+		}
+		return *a.Transport < *b.Transport
 	})
 	if s.other != nil {
 		out = append(out, s.other.final())

@@ -20,6 +20,16 @@ const (
 	DefaultMaxServers = 1000
 )
 
+// issuer is the connection that issued a session key, and for a TLS 1.3
+// ticket its ticket_age_add; offers counts the connections that offered
+// it (a TLS 1.3 ticket offered twice is a reuse, RFC 8446, Section 8).
+type issuer struct {
+	conn   int // 0: offered, issuer not seen
+	ageAdd uint32
+	hasAge bool
+	offers int
+}
+
 // Config sets what Sessions does with what it decides.
 type Config struct {
 	// EmitConn receives each connection once judged and joined.
@@ -49,6 +59,7 @@ type Config struct {
 type Sessions struct {
 	cfg     Config
 	byKey   map[string]*Session
+	issuers map[string]issuer // session keys -> the connection that issued them
 	all     []*Session
 	farms   map[[2]verdict.Endpoint]*FarmPair
 	servers servers
@@ -68,7 +79,7 @@ func New(cfg Config) *Sessions {
 	if cfg.MaxServers <= 0 {
 		cfg.MaxServers = DefaultMaxServers
 	}
-	return &Sessions{cfg: cfg, servers: servers{max: cfg.MaxServers}, byKey: map[string]*Session{}, farms: map[[2]verdict.Endpoint]*FarmPair{},
+	return &Sessions{cfg: cfg, servers: servers{max: cfg.MaxServers}, byKey: map[string]*Session{}, issuers: map[string]issuer{}, farms: map[[2]verdict.Endpoint]*FarmPair{},
 		totals: Totals{ByMethod: map[verdict.Method]int{verdict.BySessionID: 0, verdict.ByTicket: 0, verdict.ByPSK: 0},
 			UnknownReasons: map[string]int{}}}
 }
@@ -120,6 +131,10 @@ func (s *Sessions) Join(ob *verdict.Observation) *Conn {
 		c.JA3, c.JA4 = &ob.JA3, &ob.JA4
 	}
 	c.EarlyData, c.Retry, c.ZeroRTTPackets = ob.EarlyData, ob.Retry, ob.ZeroRTTPackets
+	c.Keys = ob.Keys
+	if ob.EncryptedExtensions {
+		c.EarlyDataAccepted = ptr(ob.EarlyDataAccepted)
+	}
 	if ob.Transport == verdict.QUIC {
 		c.QUICVersion = ptr(quicVersionName(ob.QUICVersion))
 	}
@@ -132,7 +147,16 @@ func (s *Sessions) Join(ob *verdict.Observation) *Conn {
 	if v.RejectedKey != "" {
 		s.rejected(s.get(v.RejectedKey), c)
 	}
+	s.psk(ob, &v, c)
 	if v.Resumes != "" {
+		if is := s.issuers[v.Resumes]; is.conn > 0 {
+			c.IssuedBy = ptr(is.conn)
+			if is.hasAge && ob.SelectedPSK >= 0 && ob.SelectedPSK < len(ob.PSKAges) {
+				// RFC 8446, Section 4.2.11.1: the age in milliseconds,
+				// modulo 2^32.
+				c.TicketAge = ptr(float64(ob.PSKAges[ob.SelectedPSK]-is.ageAdd) / 1000)
+			}
+		}
 		x := s.get(v.Resumes)
 		if v.Joins != "" {
 			x = s.add(x, v.Joins)
@@ -159,6 +183,39 @@ func (s *Sessions) Join(ob *verdict.Observation) *Conn {
 	}
 	s.count(c)
 	return c
+}
+
+// psk notes a TLS 1.3 identity offered again: tickets are single-use
+// (RFC 8446, Section 8 and Appendix C.4), so a second offer of one is a
+// reuse, visible without keys.
+func (s *Sessions) psk(ob *verdict.Observation, v *verdict.Verdict, c *Conn) {
+	if !ob.TLS13() || len(ob.PSKs) == 0 {
+		return
+	}
+	key := v.Resumes
+	if key == "" {
+		key = v.RejectedKey
+	}
+	if key == "" {
+		return
+	}
+	is := s.issuers[key]
+	if is.offers > 0 {
+		v.Notes = append(v.Notes, verdict.NotePSKReused)
+		s.servers.row(c).PSKReused++
+	}
+	is.offers++
+	s.issuers[key] = is
+}
+
+// issue records that c issued the keys of its Issued list.
+func (s *Sessions) issue(c *Conn) {
+	for _, is := range c.Issued {
+		key := is.Kind.Key(is.Digest)
+		e := s.issuers[key]
+		e.conn, e.ageAdd, e.hasAge = c.ID, is.AgeAdd, is.Kind == verdict.IssuedPSK
+		s.issuers[key] = e
+	}
 }
 
 // ts is a capture time as the output writes it.
@@ -351,7 +408,7 @@ func (x *Session) member(c *Conn) {
 		x.Server, x.SNI = c.Server, c.SNI
 	}
 	for _, is := range c.Issued {
-		if is.Kind == verdict.IssuedTicket && is.LifetimeHint > 0 && x.LifetimeHint == nil {
+		if (is.Kind == verdict.IssuedTicket || is.Kind == verdict.IssuedPSK) && is.LifetimeHint > 0 && x.LifetimeHint == nil {
 			x.LifetimeHint = ptr(is.LifetimeHint)
 		}
 	}
@@ -378,6 +435,7 @@ func (s *Sessions) created(c *Conn) {
 	}
 	x.member(c)
 	c.Session = ptr(x.ID)
+	s.issue(c)
 }
 
 func (s *Sessions) resumed(x *Session, c *Conn) {
@@ -389,6 +447,7 @@ func (s *Sessions) resumed(x *Session, c *Conn) {
 	s.offer(x, c, true)
 	x.member(c)
 	x.Resumptions++
+	s.issue(c)
 	c.Session = ptr(x.ID)
 	c.Resumes = x.Origin
 	if x.Origin != nil {
@@ -446,7 +505,7 @@ func (s *Sessions) All() []*Session {
 		}
 	}
 	s.ended += len(out)
-	s.all, s.byKey = nil, map[string]*Session{}
+	s.all, s.byKey, s.issuers = nil, map[string]*Session{}, map[string]issuer{}
 	return out
 }
 
@@ -493,6 +552,7 @@ func (s *Sessions) Expire(now time.Time, idle time.Duration, max int) []*Session
 	for k, x := range s.byKey {
 		if gone[s.find(x)] {
 			delete(s.byKey, k)
+			delete(s.issuers, k)
 		}
 	}
 	s.ended += len(out)

@@ -38,8 +38,12 @@ type ClientHello struct {
 	// PSKIdentities are the pre_shared_key identities (RFC 8446,
 	// Section 4.2.11).
 	PSKIdentities [][]byte
-	EarlyData     bool
-	PSKModes      []uint8
+	// PSKAges are the identities' obfuscated_ticket_age values, in the
+	// same order: the ticket's age in milliseconds plus its
+	// ticket_age_add, modulo 2^32 (RFC 8446, Section 4.2.11.1).
+	PSKAges   []uint32
+	EarlyData bool
+	PSKModes  []uint8
 
 	// SupportedGroups (RFC 8446, Section 4.2.7; elliptic_curves in
 	// RFC 8422, Section 5.1.1), ECPointFormats (RFC 8422, Section 5.1.2)
@@ -183,6 +187,7 @@ func (ch *ClientHello) readExtension(e Extension) bool {
 				return false
 			}
 			ch.PSKIdentities = append(ch.PSKIdentities, id)
+			ch.PSKAges = append(ch.PSKAges, age)
 		}
 	case ExtEarlyData:
 		// RFC 8446, Section 4.2.10: empty in a ClientHello.

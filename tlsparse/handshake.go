@@ -41,6 +41,10 @@ func Kept(t HandshakeType) bool {
 type Assembler struct {
 	// Max bounds a kept message's body; zero means DefaultMaxMessage.
 	Max int
+	// Keep, when set, says which message types are kept instead of
+	// [Kept] (a decrypted TLS 1.3 flight keeps EncryptedExtensions and
+	// NewSessionTicket, say).
+	Keep func(HandshakeType) bool
 
 	w    window
 	skip int   // body bytes of a skipped message still to come
@@ -92,7 +96,11 @@ func (a *Assembler) next() (Message, error) {
 	}
 	t := HandshakeType(b[0])
 	n := int(b[1])<<16 | int(b[2])<<8 | int(b[3])
-	if !Kept(t) {
+	keep := Kept(t)
+	if a.Keep != nil {
+		keep = a.Keep(t)
+	}
+	if !keep {
 		avail := min(n, len(b)-HandshakeHeaderLen)
 		a.w.advance(HandshakeHeaderLen + avail)
 		a.skip = n - avail

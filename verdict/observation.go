@@ -35,8 +35,10 @@ type Observation struct {
 	// TicketSupport: the ClientHello carried a session_ticket extension,
 	// empty (announcing support, RFC 5077, Section 3.2) or not.
 	TicketSupport bool
-	// PSKs are the digests of the pre_shared_key identities, in order.
-	PSKs []string
+	// PSKs are the digests of the pre_shared_key identities, in order,
+	// and PSKAges their obfuscated_ticket_age values.
+	PSKs    []string
+	PSKAges []uint32
 	// JA3 (its MD5, hex) and JA4 of the ClientHello.
 	JA3, JA4 string
 	// EarlyData: the ClientHello offered 0-RTT (early_data, RFC 8446,
@@ -68,8 +70,18 @@ type Observation struct {
 	// ServerGap: bytes of the server's direction were lost before the
 	// verdict, so an absence (no Certificate) proves nothing.
 	ServerGap bool
-	// Tickets are the TLS 1.2 NewSessionTickets the server sent.
+	// Tickets are the NewSessionTickets the server sent: TLS 1.2 ones in
+	// the clear, TLS 1.3 ones (kind psk) decrypted with the key log.
 	Tickets []Issued
+
+	// With the key log (TLS 1.3): Keys says the connection's secrets were
+	// found; the rest is what the decrypted server flight showed.
+	Keys                bool
+	EarlyDataAccepted   bool // EncryptedExtensions carried early_data
+	EncryptedExtensions bool
+	Certificate         bool // the server sent a Certificate
+	RecordsDecrypted    int
+	DecryptFailed       bool
 }
 
 // TLS13 reports whether the server negotiated TLS 1.3.

@@ -58,17 +58,27 @@ func decideNoServerHello(ob *Observation, v Verdict) Verdict {
 // pre_shared_key is a full handshake that rejected them, whether or not
 // the ClientHello was captured. The legacy session ID and its echo are
 // middlebox compatibility (Appendix D.4): never a resumption.
+//
+// With the key log the server's NewSessionTickets are read (RFC 8446,
+// Section 4.6.1): a full handshake that issued them starts a session, and
+// tickets issued on a resumption join its session.
 func decide13(ob *Observation, v Verdict) Verdict {
 	if len(ob.PSKs) > 0 {
 		v.Offered = append(v.Offered, ByPSK)
 	}
+	v.Issued = ob.Tickets
 	if !ob.HasPSK {
 		v.Handshake = Full
 		if len(ob.PSKs) > 0 {
 			v.Rejected = true
 			v.RejectedKey = "psk:" + ob.PSKs[0]
 		}
+		v.Creates = len(ob.Tickets) > 0
 		return v
+	}
+	if ob.Keys && ob.Certificate {
+		// RFC 8446, Section 4.4.2: a PSK handshake sends no Certificate.
+		v.Notes = append(v.Notes, NoteCertificateInResumption)
 	}
 	v.Handshake, v.Resumption = Resumed, ByPSK
 	switch {

@@ -95,6 +95,9 @@ const (
 	NoteHelloVerifyRequest       Note = "hello_verify_request"
 	NoteRetry                    Note = "retry"
 	NoteVersionNegotiation       Note = "version_negotiation"
+	NoteDecryptFailed            Note = "decrypt_failed"
+	NoteCertificateInResumption  Note = "certificate_in_psk_resumption"
+	NotePSKReused                Note = "psk_reused"
 )
 
 // AlertNote is the note for a fatal alert with the given description
@@ -148,6 +151,7 @@ type IssuedKind uint8
 const (
 	IssuedSessionID IssuedKind = iota + 1 // session_id
 	IssuedTicket                          // ticket
+	IssuedPSK                             // psk: a TLS 1.3 NewSessionTicket, read with the key log
 )
 
 func (k IssuedKind) String() string {
@@ -156,6 +160,8 @@ func (k IssuedKind) String() string {
 		return "session_id"
 	case IssuedTicket:
 		return "ticket"
+	case IssuedPSK:
+		return "psk"
 	}
 	return fmt.Sprintf("IssuedKind(%d)", uint8(k))
 }
@@ -166,8 +172,11 @@ func (k IssuedKind) MarshalText() ([]byte, error) { return []byte(k.String()), n
 // Key is the session key this names: `sid:<hex>` or `tkt:<digest>`
 // (docs/design.md, "Sessions").
 func (k IssuedKind) Key(digest string) string {
-	if k == IssuedTicket {
+	switch k {
+	case IssuedTicket:
 		return "tkt:" + digest
+	case IssuedPSK:
+		return "psk:" + digest
 	}
 	return "sid:" + digest
 }
@@ -179,6 +188,12 @@ type Issued struct {
 	Length       int        `json:"length"`                    // bytes
 	LifetimeHint int64      `json:"lifetime_hint"`             // seconds (tickets; 0 when unspecified)
 	KeyHint      string     `json:"ticket_key_hint,omitempty"` // heuristic: the ticket's first 16 bytes
+	// TLS 1.3 tickets (kind psk): the max_early_data_size the server
+	// allows with it (RFC 8446, Section 4.2.10), 0 without early_data.
+	MaxEarlyData uint32 `json:"max_early_data,omitempty"`
+	// AgeAdd is the ticket's ticket_age_add, to recover the ticket's age
+	// when it is offered (RFC 8446, Section 4.2.11.1).
+	AgeAdd uint32 `json:"-"`
 }
 
 // SessionIDKey is the session key of a TLS 1.2 session ID.

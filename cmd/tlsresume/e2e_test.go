@@ -49,6 +49,12 @@ type event struct {
 
 	ClientHelloFrame *uint64 `json:"client_hello_frame"`
 	ServerHelloFrame *uint64 `json:"server_hello_frame"`
+
+	IssuedBy          *int     `json:"issued_by"`
+	Keys              bool     `json:"keys"`
+	TicketAge         *float64 `json:"ticket_age"`
+	EarlyData         bool     `json:"early_data"`
+	EarlyDataAccepted *bool    `json:"early_data_accepted"`
 }
 
 // summaryEvent is the part of the summary the tests read.

@@ -103,6 +103,7 @@ type options struct {
 	report         string
 	metrics        string
 	sensor         string
+	keylogs        []string
 	version        bool
 	help           bool
 
@@ -143,6 +144,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.report, "report", "", "also write an HTML report to `FILE` (self-contained, readable offline)")
 	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics on `ADDR` (127.0.0.1:9464) at /metrics")
 	fs.StringVar(&o.sensor, "sensor", "", "stamp `NAME` as \"sensor\" on every event")
+	fs.StringArrayVar(&o.keylogs, "keylog", nil, "read TLS secrets from the NSS key log `FILE` (repeatable; followed live)")
 	boolFlag(fs, &o.version, "version", "", "print the version and exit")
 	boolFlag(fs, &o.help, "help", "h", "print this help and exit")
 	return fs
@@ -192,7 +194,15 @@ func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return exitFailure
 	}
 	sigs := subscribe(notify, o.output != "")
-	src, err := o.open(stdin)
+	var keys *keyStore
+	if len(o.keylogs) > 0 || o.iface == "" {
+		// The key logs, and the pcapng inputs' secrets blocks.
+		if keys, err = openKeys(o.keylogs, o.iface != ""); err != nil {
+			printErr(stderr, err)
+			return exitFailure
+		}
+	}
+	src, err := o.open(stdin, keys)
 	if err != nil {
 		printErr(stderr, err)
 		if fe := (*filter.Error)(nil); errors.As(err, &fe) {
@@ -236,7 +246,12 @@ func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	out.flushEach = live || !regular
 	defer watchSignals(sigs, of, stats, &out.tls, live, stderr)()
 	ss := sessions.New(sessions.Config{EmitConn: out.conn, EmitSession: out.session, Timeout: o.sessionTimeout, Max: o.maxSessions, Sensor: o.sensor})
-	tr := flows.NewTracker(flows.Config{SessionTimeout: o.sessionTimeout, FinishedTimeout: o.flowTimeout, MaxFlows: o.maxFlows, Workers: o.workers}, ss)
+	fcfg := flows.Config{SessionTimeout: o.sessionTimeout, FinishedTimeout: o.flowTimeout, MaxFlows: o.maxFlows, Workers: o.workers}
+	if keys != nil {
+		fcfg.Keys = keys
+		defer keys.warn(stderr)
+	}
+	tr := flows.NewTracker(fcfg, ss)
 	// --report keeps the largest sessions as --format text does; --metrics
 	// counts each event as it goes out (metrics.go).
 	out.keepLargest = o.format == "text" || o.report != ""
@@ -251,6 +266,15 @@ func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	var readErr error
 	if live {
+		if keys != nil && len(keys.followers) > 0 {
+			metricsTick := o.onTick
+			o.onTick = func() {
+				keys.poll(stderr)
+				if metricsTick != nil {
+					metricsTick()
+				}
+			}
+		}
 		readErr = readLive(ctx, src, tr, &o)
 	} else {
 		prog := newProgress(stderr, stdout, src, out, o.files)
@@ -420,11 +444,11 @@ func (o *options) filterHint(stderr io.Writer, fe *filter.Error) {
 }
 
 // open opens the capture files or the interface, with the filter.
-func (o *options) open(stdin io.Reader) (capture.Source, error) {
+func (o *options) open(stdin io.Reader, keys *keyStore) (capture.Source, error) {
 	if o.iface != "" {
 		return capture.OpenLive(capture.LiveConfig{Interface: o.iface, Snaplen: o.snaplen, NoPromisc: o.noPromisc, Filter: o.filter})
 	}
-	src, err := capture.OpenFiles(o.files, stdin)
+	src, err := capture.OpenFilesWith(o.files, stdin, capture.Options{Secrets: keys.secrets})
 	if err != nil {
 		return nil, err
 	}

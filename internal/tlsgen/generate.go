@@ -387,6 +387,7 @@ func (g *gen) tlsConn(idx int, st *Step, t0 time.Time) error {
 	}}
 
 	ccfg := &tls.Config{
+		KeyLogWriter:       g.opt.KeyLog,
 		ServerName:         st.SNI,
 		InsecureSkipVerify: true,
 		MaxVersion:         st.MaxVersion,

@@ -1,6 +1,9 @@
 package tlsgen
 
-import "time"
+import (
+	"io"
+	"time"
+)
 
 // Options are the knobs of one generation run. The zero value is usable.
 type Options struct {
@@ -20,6 +23,9 @@ type Options struct {
 	Response int
 	// Pcapng writes pcapng instead of classic pcap.
 	Pcapng bool
+	// KeyLog, when set, receives every client's TLS secrets in the NSS
+	// key log format (crypto/tls Config.KeyLogWriter).
+	KeyLog io.Writer
 	// Damage spoils the capture for the analyzer's degraded-input tests. The truth does not
 	// change: it is what the stacks did, not what the capture shows.
 	Damage Damage
