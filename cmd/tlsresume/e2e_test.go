@@ -55,6 +55,9 @@ type event struct {
 	TicketAge         *float64 `json:"ticket_age"`
 	EarlyData         bool     `json:"early_data"`
 	EarlyDataAccepted *bool    `json:"early_data_accepted"`
+	QUICVersion       *string  `json:"quic_version"`
+	Retry             bool     `json:"retry"`
+	ZeroRTTPackets    int      `json:"zero_rtt_packets"`
 }
 
 // summaryEvent is the part of the summary the tests read.
@@ -262,9 +265,12 @@ func readOpenSSLTruth(t *testing.T, base string) []opensslRun {
 // the traffic.
 func TestOpenSSLTruth(t *testing.T) {
 	bases, _ := filepath.Glob(filepath.Join(pcapDir, "openssl", "*.truth.tsv"))
-	if len(bases) == 0 {
+	// DTLS 1.2 over UDP, s_client -dtls1_2 (testdata/pcaps/openssl-dtls).
+	dtls, _ := filepath.Glob(filepath.Join(pcapDir, "openssl-dtls", "*.truth.tsv"))
+	if len(bases) == 0 || len(dtls) == 0 {
 		t.Fatal("no OpenSSL truth files")
 	}
+	bases = append(bases, dtls...)
 	for _, tf := range bases {
 		base := strings.TrimSuffix(tf, ".truth.tsv")
 		t.Run(filepath.Base(base), func(t *testing.T) {

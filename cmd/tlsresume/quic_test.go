@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/tlsresume/tlsresume/internal/quicgen"
+)
+
+// TestQUICTruth runs every quicgen scenario (quic-go client and server,
+// real handshakes, written to pcap) and checks each QUIC connection
+// against what quic-go reported: DidResume, the offer the client's cache
+// made, Retry, the version, the 0-RTT packets it sent, and for the damaged
+// capture that a lost or reordered Initial never makes a wrong verdict.
+func TestQUICTruth(t *testing.T) {
+	for _, name := range quicgen.ScenarioNames() {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), name+".pcap")
+			truth, err := quicgen.WriteFiles(context.Background(), path, quicgen.Scenarios()[name], quicgen.Options{Seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, errs, code := runTool(t, "-r", path)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			conns, _ := parseEvents(t, out)
+			byClient := map[string]event{}
+			for _, c := range conns {
+				if c.Transport != "quic" {
+					t.Errorf("conn %d: transport %q", c.ID, c.Transport)
+				}
+				byClient[c.Client.String()] = c
+			}
+			for _, tr := range truth {
+				damaged := tr.Note != ""
+				c, ok := byClient[tr.Client.String()]
+				if !ok {
+					if damaged {
+						// The capture lost the client's first Initial: the
+						// ClientHello's first bytes are gone, so there is
+						// no hello and no verdict (tshark misses it too).
+						t.Logf("truth conn %d (%s): no conn event", tr.ID, tr.Note)
+						continue
+					}
+					t.Errorf("truth conn %d (%v -> %v): no conn event", tr.ID, tr.Client, tr.Server)
+					continue
+				}
+				wantHS := "full"
+				if tr.Resumed {
+					wantHS = "resumed"
+				}
+				if c.Handshake != wantHS && !(damaged && c.Handshake == "unknown") {
+					t.Errorf("conn %d: %s, quic-go's DidResume says %s (%s)", c.ID, c.Handshake, wantHS, tr.Note)
+				}
+				if c.Handshake == "unknown" {
+					continue
+				}
+				if got := len(c.Offered) > 0; got != tr.Offered {
+					t.Errorf("conn %d: offered %v, the client's cache offered: %v", c.ID, c.Offered, tr.Offered)
+				}
+				if c.Rejected != tr.Rejected() {
+					t.Errorf("conn %d: rejected %v, truth %v", c.ID, c.Rejected, tr.Rejected())
+				}
+				if got, want := c.QUICVersion, quicName(tr.Version); got == nil || *got != want {
+					t.Errorf("conn %d: quic_version %v, quic-go negotiated %s", c.ID, c.QUICVersion, want)
+				}
+				if c.Retry != tr.Retry {
+					t.Errorf("conn %d: retry %v, truth %v", c.ID, c.Retry, tr.Retry)
+				}
+				if c.ZeroRTTPackets != tr.ZeroRTTPackets && !damaged {
+					t.Errorf("conn %d: %d 0-RTT packets, the client's qlog says %d", c.ID, c.ZeroRTTPackets, tr.ZeroRTTPackets)
+				}
+				if c.EarlyData != (tr.ZeroRTTPackets > 0) {
+					t.Errorf("conn %d: early_data %v, the client sent %d 0-RTT packets", c.ID, c.EarlyData, tr.ZeroRTTPackets)
+				}
+			}
+		})
+	}
+}
+
+func quicName(v quic.Version) string {
+	switch v {
+	case quic.Version1:
+		return "QUICv1"
+	case quic.Version2:
+		return "QUICv2"
+	}
+	return v.String()
+}
