@@ -109,6 +109,7 @@ type Counters struct {
 	QUICMalformed     uint64 `json:"quic_malformed"`
 	CryptoRejected    uint64 `json:"crypto_frames_rejected"`
 	DTLSMalformed     uint64 `json:"dtls_malformed"`
+	UDPGivenUp        uint64 `json:"udp_handshakes_given_up"` // past maxUDPReading
 	ConnsWithKeys     uint64 `json:"conns_with_keys"`
 	RecordsDecrypted  uint64 `json:"records_decrypted"`
 	DecryptFailures   uint64 `json:"decrypt_failures"`
@@ -140,6 +141,7 @@ func (c *Counters) add(o Counters) {
 	c.QUICMalformed += o.QUICMalformed
 	c.CryptoRejected += o.CryptoRejected
 	c.DTLSMalformed += o.DTLSMalformed
+	c.UDPGivenUp += o.UDPGivenUp
 	c.ConnsWithKeys += o.ConnsWithKeys
 	c.RecordsDecrypted += o.RecordsDecrypted
 	c.DecryptFailures += o.DecryptFailures

@@ -56,7 +56,7 @@ func (q *quicConn) datagram(d int, p []byte) {
 		case quic.PacketRetry:
 			// RFC 9000, Section 17.2.5.2: a client takes one Retry at
 			// most per connection attempt; later ones are discarded.
-			if d == 1 && q.open[0] != nil && !q.retry {
+			if d == 1 && q.keyDCID != nil && !q.retry {
 				q.retried(&pkt)
 			}
 		case quic.Packet0RTT:
@@ -69,14 +69,28 @@ func (q *quicConn) datagram(d int, p []byte) {
 	}
 }
 
-// rekey derives the Initial keys from dcid.
+// rekey derives the client's Initial keys from dcid; the server's are
+// derived when its first packet comes (serverKeys), so that a flood of
+// unanswered Initials costs one set of keys each.
 func (q *quicConn) rekey(v quic.Version, dcid []byte) bool {
-	client, server, err := quic.InitialKeys(v, dcid)
+	client, _, err := quic.InitialKeys(v, dcid)
 	if err != nil {
 		return false
 	}
 	q.version, q.keyDCID = v, bytes.Clone(dcid)
-	q.open = [2]*quic.Opener{quic.NewOpener(client), quic.NewOpener(server)}
+	q.open = [2]*quic.Opener{quic.NewOpener(client), nil}
+	q.open[0].ShareBuffer(&q.c.w.udp.buf)
+	return true
+}
+
+// serverKeys derives the server's Initial keys.
+func (q *quicConn) serverKeys() bool {
+	_, server, err := quic.InitialKeys(q.version, q.keyDCID)
+	if err != nil {
+		return false
+	}
+	q.open[1] = quic.NewOpener(server)
+	q.open[1].ShareBuffer(&q.c.w.udp.buf)
 	return true
 }
 
@@ -114,11 +128,25 @@ func (q *quicConn) reset() {
 // initial opens an Initial packet and reads its CRYPTO frames.
 func (q *quicConn) initial(d int, pkt *quic.Packet) {
 	count := &q.c.w.count
-	if q.open[0] == nil {
+	if q.keyDCID == nil {
 		if d != 0 || !q.rekey(pkt.Version, pkt.DCID) {
 			return
 		}
 		q.odcid = bytes.Clone(pkt.DCID)
+	}
+	if d == 1 && q.open[1] == nil && (pkt.Version != q.version || !q.serverKeys()) {
+		return
+	}
+	if d == 0 && q.open[0] == nil && pkt.Version == q.version {
+		// The ClientHello was read and the client's keys let go of: a
+		// later client Initial (a second ClientHello after a
+		// HelloRetryRequest) derives them again, from the same DCID.
+		client, _, err := quic.InitialKeys(q.version, q.keyDCID)
+		if err != nil {
+			return
+		}
+		q.open[0] = quic.NewOpener(client)
+		q.open[0].ShareBuffer(&q.c.w.udp.buf)
 	}
 	if pkt.Version != q.version {
 		// After Version Negotiation the client starts again in a version
@@ -134,10 +162,10 @@ func (q *quicConn) initial(d int, pkt *quic.Packet) {
 		// A client's Initial to a new DCID after a Retry this reader could
 		// not check (a draft's, or one not captured): its keys come from
 		// that DCID (RFC 9001, Section 5.2).
-		old := q.open
+		old, oldDCID, oldVersion := q.open, q.keyDCID, q.version
 		if q.rekey(pkt.Version, pkt.DCID) {
 			if payload, _, err = q.open[d].Open(pkt); err != nil {
-				q.open = old
+				q.open, q.keyDCID, q.version = old, oldDCID, oldVersion
 			} else {
 				q.restart()
 			}
@@ -187,6 +215,11 @@ func (q *quicConn) drain(d int) {
 				return
 			}
 			q.c.hs.message(d, m)
+			if d == 0 && q.c.state == stateReading && q.c.hs.ch != nil && !q.c.hs.retried {
+				// The ClientHello is read: the client's keys are not
+				// needed any more (0-RTT packets are counted without them).
+				q.open[0] = nil
+			}
 		}
 	}
 }

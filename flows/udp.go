@@ -69,8 +69,19 @@ func startsUDPFlow(kind udpKind, p []byte) bool {
 // udpTransport is a worker's UDP state: nothing shared, every connection
 // has its own stream.
 type udpTransport struct {
-	w *worker
+	w   *worker
+	buf []byte // the QUIC Openers' decryption buffer, shared by the worker's connections
+	// reading are the connections being read, oldest first (done ones
+	// are skipped when met): past maxUDPReading the oldest are given up,
+	// so that a flood of Initials or ClientHellos no server answers holds
+	// bounded memory (a few KB each).
+	reading []*conn
+	n       int
 }
+
+// maxUDPReading bounds the QUIC and DTLS connections a worker reads at a
+// time.
+const maxUDPReading = 16384
 
 func (t *udpTransport) decode(it *item, data []byte) bool { return true }
 
@@ -82,6 +93,8 @@ func (t *udpTransport) packet(c *conn, it *item, data []byte) {
 		} else {
 			t.w.read(c, &dtlsConn{c: c}, verdict.DTLS)
 		}
+		t.reading = append(t.reading, c)
+		t.n++
 	}
 	d := 1
 	if it.hdr.sp == c.sp && it.hdr.src == c.src16 {
@@ -100,6 +113,23 @@ func (t *udpTransport) packet(c *conn, it *item, data []byte) {
 	}
 }
 
-func (t *udpTransport) tick()  {}
-func (t *udpTransport) trim()  {}
+func (t *udpTransport) tick() {}
+
+// trim gives up the oldest connections past maxUDPReading.
+func (t *udpTransport) trim() {
+	for len(t.reading) > 0 && (t.n > maxUDPReading || t.reading[0].state != stateReading) {
+		c := t.reading[0]
+		t.reading[0] = nil
+		t.reading = t.reading[1:]
+		if c.state == stateReading {
+			t.w.count.UDPGivenUp++
+			c.finish()
+		}
+		t.n--
+	}
+	if cap(t.reading) > 2*maxUDPReading && len(t.reading) < cap(t.reading)/4 {
+		t.reading = append([]*conn(nil), t.reading...)
+	}
+}
+
 func (t *udpTransport) flush() {}

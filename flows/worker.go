@@ -84,6 +84,7 @@ func (w *worker) run() {
 			}
 		}
 		w.tcp.trim()
+		w.udp.trim()
 		w.out <- result{worker: w.idx, events: w.events, mark: b.mark, final: final}
 		w.events = nil
 		select {

@@ -169,6 +169,12 @@ func (c *CryptoStream) Read() []byte {
 	c.head += n
 	c.base += uint64(n)
 	c.spans = append(c.spans[:0], c.spans[1:]...)
+	if len(c.spans) == 0 {
+		// Nothing waits: let go of the buffer (out keeps what it holds
+		// alive until the caller is done), so that a stream between
+		// messages holds no memory.
+		c.buf, c.head = nil, 0
+	}
 	return out
 }
 

@@ -20,13 +20,20 @@ type Opener struct {
 	phase   byte  // key phase bit of keys (1-RTT only)
 	largest int64 // largest packet number opened, -1 for none
 
-	buf   []byte
-	mask  [16]byte
+	buf    []byte
+	shared *[]byte // ShareBuffer
+	mask   [16]byte
 	nonce [ivLen]byte
 }
 
 // NewOpener returns an Opener for packets protected with k.
 func NewOpener(k *Keys) *Opener { return &Opener{keys: k, largest: -1} }
+
+// ShareBuffer makes the Opener decrypt into *b (grown as needed) instead
+// of a buffer of its own, so that many Openers used by one goroutine hold
+// one buffer: the payload Open returns is then valid until the next Open
+// of any of them.
+func (o *Opener) ShareBuffer(b *[]byte) { o.shared, o.buf = b, nil }
 
 // Largest returns the largest packet number opened so far, -1 for none.
 func (o *Opener) Largest() int64 { return o.largest }
@@ -75,8 +82,14 @@ func (o *Opener) Open(p *Packet) (payload []byte, pn uint64, err error) {
 	if len(raw) < hdrLen+aeadTagLen {
 		return nil, 0, fmt.Errorf("quic: open: %v: %w", p.Type, io.ErrUnexpectedEOF)
 	}
+	if o.shared != nil {
+		o.buf = *o.shared
+	}
 	if cap(o.buf) < len(raw) {
 		o.buf = make([]byte, len(raw))
+		if o.shared != nil {
+			*o.shared = o.buf
+		}
 	}
 	hdr := o.buf[:hdrLen]
 	copy(hdr, raw[:hdrLen])

@@ -62,6 +62,7 @@ type counters struct {
 	QUICMalformed     uint64 `json:"quic_malformed"`
 	CryptoRejected    uint64 `json:"crypto_frames_rejected"`
 	DTLSMalformed     uint64 `json:"dtls_malformed"`
+	UDPGivenUp        uint64 `json:"udp_handshakes_given_up"`
 	ConnsWithKeys     uint64 `json:"conns_with_keys"`
 	RecordsDecrypted  uint64 `json:"records_decrypted"`
 	DecryptFailures   uint64 `json:"decrypt_failures"`
@@ -82,7 +83,7 @@ func newSummary(tr *flows.Tracker, s *sessions.Sessions, st capture.Stats, readE
 			Oversized: c.Oversized, MalformedHello: c.MalformedHello, MalformedTicket: c.MalformedTicket,
 			FlowsEvicted: c.FlowsEvicted, SessionsEvicted: uint64(s.Evicted()),
 			QUICUndecryptable: c.QUICUndecryptable, QUICMalformed: c.QUICMalformed, CryptoRejected: c.CryptoRejected,
-			DTLSMalformed: c.DTLSMalformed, ConnsWithKeys: c.ConnsWithKeys, RecordsDecrypted: c.RecordsDecrypted,
+			DTLSMalformed: c.DTLSMalformed, UDPGivenUp: c.UDPGivenUp, ConnsWithKeys: c.ConnsWithKeys, RecordsDecrypted: c.RecordsDecrypted,
 			DecryptFailures: c.DecryptFailures,
 		},
 	}
