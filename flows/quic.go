@@ -190,6 +190,7 @@ func (q *quicConn) initial(d int, pkt *quic.Packet) {
 			continue
 		}
 		q.drain(d)
+		q.crypto[d].Release()
 	}
 }
 

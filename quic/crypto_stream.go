@@ -169,13 +169,16 @@ func (c *CryptoStream) Read() []byte {
 	c.head += n
 	c.base += uint64(n)
 	c.spans = append(c.spans[:0], c.spans[1:]...)
+	return out
+}
+
+// Release lets go of the buffer when nothing is buffered, so that a
+// stream between messages holds no memory (a slice Read returned stays
+// valid); the next Push allocates one again.
+func (c *CryptoStream) Release() {
 	if len(c.spans) == 0 {
-		// Nothing waits: let go of the buffer (out keeps what it holds
-		// alive until the caller is done), so that a stream between
-		// messages holds no memory.
 		c.buf, c.head = nil, 0
 	}
-	return out
 }
 
 // compact moves the unread bytes to the front of the buffer.
