@@ -42,6 +42,7 @@ type tcpTransport struct {
 	w    *worker
 	dec  *decoder   // for the packets whose header the front could not bound
 	seg  layers.TCP // the segment decode read
+	syn  layers.TCP // a SYN made to hand a connection over to reassembly
 	cur  *layers.TCP
 	pool *reassembly.StreamPool
 	asm  *reassembly.Assembler
@@ -129,7 +130,7 @@ func (t *tcpTransport) packet(c *conn, it *item, data []byte) {
 			return
 		}
 		src, dst := c.endpoints()
-		s := &tcpConn{c: c, netFlow: gopacket.NewFlow(gopacket.EndpointType(1<<40+c.fe.gen), src.IP.AsSlice(), dst.IP.AsSlice())}
+		s := &tcpConn{c: c, fast: true, netFlow: gopacket.NewFlow(gopacket.EndpointType(1<<40+c.fe.gen), src.IP.AsSlice(), dst.IP.AsSlice())}
 		s.halves[0].stream.Msgs.Max = t.w.cfg.MaxMessage
 		s.halves[1].stream.Msgs.Max = t.w.cfg.MaxMessage
 		t.w.read(c, s, verdict.TCP)
@@ -142,7 +143,7 @@ func (t *tcpTransport) packet(c *conn, it *item, data []byte) {
 				}
 				syIt := item{lt: sy.lt, hdr: header{src: sy.src, sp: sy.sp, l4Off: int(sy.l4Off), l4End: int(sy.l4End)}}
 				if t.decode(&syIt, sy.data) {
-					t.assemble(c, gopacket.CaptureInfo{Timestamp: sy.ts, CaptureLength: len(sy.data), Length: len(sy.data)}, sy.frame, &syIt.hdr)
+					t.segment(c, gopacket.CaptureInfo{Timestamp: sy.ts, CaptureLength: len(sy.data), Length: len(sy.data)}, sy.frame, &syIt.hdr)
 				}
 			}
 			if !t.decode(it, data) {
@@ -150,7 +151,103 @@ func (t *tcpTransport) packet(c *conn, it *item, data []byte) {
 			}
 		}
 	}
-	t.assemble(c, it.ci, it.frame, &it.hdr)
+	t.segment(c, it.ci, it.frame, &it.hdr)
+}
+
+// segment takes the segment decode read, for connection c: straight to
+// the TLS reader when it is the next one of its direction (the fast
+// path), to gopacket's reassembly otherwise. A connection starts on the
+// fast path and leaves it for good at its first segment that is out of
+// order, overlapping, retransmitted, or from a direction whose SYN was
+// not seen: reassembly then takes over from where the fast path got, and
+// from there on sees every segment, so the bytes the reader gets, and
+// when, are the same either way.
+func (t *tcpTransport) segment(c *conn, ci gopacket.CaptureInfo, frame uint64, h *header) {
+	s := c.stream.(*tcpConn)
+	if !s.fast {
+		t.assemble(c, ci, frame, h)
+		return
+	}
+	seg := t.cur
+	d := 1
+	if h.sp == c.sp && h.src == c.src16 {
+		d = 0
+	}
+	bare := len(seg.Payload) == 0 && !seg.FIN && !seg.RST
+	switch {
+	case seg.SYN:
+		if !bare {
+			break // a SYN with data or flags: reassembly's business
+		}
+		if !s.known[d] {
+			s.known[d], s.next[d] = true, seg.Seq+1
+			return
+		}
+		if seg.Seq+1 == s.next[d] {
+			return // the same SYN again: dropped on a synchronized half
+		}
+	case bare:
+		// An ACK moves no stream; one on a direction that has not
+		// started does not start it.
+		return
+	case s.known[d] && seg.Seq == s.next[d]:
+		if seg.FIN || seg.RST {
+			s.closing = true
+		}
+		if n := len(seg.Payload); n > 0 {
+			s.halves[d].sawData = true
+			s.c.hs.frame = frame
+			s.data(d, seg.Payload, ci.Timestamp)
+			if !s.reading() {
+				return
+			}
+			s.next[d] += uint32(n)
+		}
+		if seg.FIN || seg.RST {
+			if seg.FIN {
+				s.next[d]++
+			}
+			// As reassembly closes a half at its FIN or RST, and the
+			// connection when both are closed.
+			s.ended[d] = true
+			if s.ended[1-d] {
+				s.c.finish()
+			}
+		}
+		return
+	}
+	t.handOver(c, s, ci, frame)
+	t.assemble(c, ci, frame, h)
+}
+
+// handOver moves a connection from the fast path to reassembly: each
+// direction whose SYN was seen is started there at the sequence number
+// the fast path reached, by a SYN made for it.
+func (t *tcpTransport) handOver(c *conn, s *tcpConn, ci gopacket.CaptureInfo, frame uint64) {
+	s.fast = false
+	cur := t.cur
+	for d := range 2 {
+		if !s.known[d] {
+			continue
+		}
+		sp, dp := c.sp, c.dp
+		src := c.src16
+		flags := byte(tcpSYN)
+		if d == 1 {
+			sp, dp, src, flags = dp, sp, c.dst16, tcpSYN|tcpACK
+		}
+		var b [20]byte
+		b[0], b[1], b[2], b[3] = byte(sp>>8), byte(sp), byte(dp>>8), byte(dp)
+		seq := s.next[d] - 1
+		b[4], b[5], b[6], b[7] = byte(seq>>24), byte(seq>>16), byte(seq>>8), byte(seq)
+		b[12], b[13], b[14], b[15] = 5<<4, flags, 0xff, 0xff
+		if t.syn.DecodeFromBytes(b[:], gopacket.NilDecodeFeedback) != nil {
+			continue
+		}
+		t.cur = &t.syn
+		t.assemble(c, ci, frame, &header{src: src, sp: sp})
+	}
+	t.cur = cur
 }
 
 // assemble hands the segment decode read to reassembly as part of c.
@@ -183,6 +280,13 @@ func (t *tcpTransport) tick() {
 	// are not fed any more, and those still being read come back when
 	// their next segment does (streamRef.ReassemblyComplete keeps them).
 	t.asm.FlushWithOptions(reassembly.FlushOptions{T: now.Add(-t.w.cfg.GapTimeout), TC: now.Add(-poolIdle)})
+	// The same for connections on the fast path: one that saw a FIN or
+	// RST and has been idle as long ends, as reassembly would end it.
+	for _, c := range t.w.sortedActive() {
+		if s, ok := c.stream.(*tcpConn); ok && s.fast && s.closing && now.Sub(c.last) > poolIdle {
+			c.finish()
+		}
+	}
 }
 
 // trim lets reassembly go of idle connections when it holds too many.
@@ -216,6 +320,13 @@ type tcpConn struct {
 	netFlow gopacket.Flow
 	halves  [2]half // indexed by reassembly direction
 	closing bool    // a FIN or RST was seen
+
+	// The fast path (segment): while fast, reassembly has not seen the
+	// connection; next is the sequence number each direction expects
+	// once known (its SYN seen), ended its FIN or RST read.
+	fast         bool
+	known, ended [2]bool
+	next         [2]uint32
 }
 
 // streamRef is what reassembly holds for a connection: reassembly keeps a
