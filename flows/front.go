@@ -154,6 +154,10 @@ func (t *Tracker) Packet(data []byte, ci gopacket.CaptureInfo, lt layers.LinkTyp
 	t.since++
 	if t.since >= syncEvery {
 		t.sync()
+	} else if t.since&63 == 0 {
+		// Learn of finished flows between hand-offs too: their packets
+		// are then dropped here, before they are copied.
+		t.noteFinished()
 	}
 	if t.now.Sub(t.lastTick) >= tickInterval {
 		t.tick()
