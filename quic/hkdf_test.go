@@ -1,6 +1,8 @@
 package quic
 
 import (
+	"bytes"
+	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/hex"
 	"testing"
@@ -32,8 +34,15 @@ func TestHKDFLabel(t *testing.T) {
 		{"quicv2 iv", 12, "000c0f746c7331332071756963763220697600"},
 		{"quicv2 hp", 16, "00100f746c7331332071756963763220687000"},
 	} {
-		if got := hex.EncodeToString(hkdfLabel(tt.label, tt.length)); got != tt.want {
-			t.Errorf("hkdfLabel(%q, %d) = %s, want %s", tt.label, tt.length, got, tt.want)
+		// expandLabel must be HKDF-Expand with the info the RFC prints.
+		secret := unhex(t, "7db5df06e7a69e432496adedb00851923595221596ae2ae9fb8115c1e9ed0a44")
+		want, err := hkdf.Expand(sha256.New, secret, string(unhex(t, tt.want)), tt.length)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := expandLabel(sha256.New, secret, tt.label, tt.length)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("expandLabel(%q, %d) = %x, %v; want HKDF-Expand with info %s", tt.label, tt.length, got, err, tt.want)
 		}
 	}
 	// RFC 9001, Appendix A.1: client_initial_secret from initial_secret.

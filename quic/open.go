@@ -23,7 +23,7 @@ type Opener struct {
 	buf    []byte
 	shared *[]byte // ShareBuffer
 	mask   [16]byte
-	nonce [ivLen]byte
+	nonce  [ivLen]byte
 }
 
 // NewOpener returns an Opener for packets protected with k.

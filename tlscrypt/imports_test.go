@@ -1,35 +1,13 @@
 package tlscrypt
 
 import (
-	"go/parser"
-	"go/token"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/tlsresume/tlsresume/internal/importcheck"
 )
 
-// TestImports keeps tlscrypt pure: the standard library and
-// golang.org/x/crypto only, never gopacket.
+// TestImports keeps tlscrypt pure: the standard library, cryptobyte and chacha20poly1305, never gopacket (its tests may read
+// captures with it).
 func TestImports(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range f.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			first, _, _ := strings.Cut(path, "/")
-			if strings.Contains(first, ".") && !strings.HasPrefix(path, "golang.org/x/crypto/") {
-				t.Errorf("%s imports %q: tlscrypt takes the standard library and x/crypto only", name, path)
-			}
-		}
-	}
+	importcheck.Only(t, "golang.org/x/crypto/cryptobyte", "golang.org/x/crypto/chacha20poly1305")
 }
