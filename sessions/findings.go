@@ -21,6 +21,8 @@ const (
 	FindingKeyRotation                              // ticket_key_rotation
 	FindingTicketsOff                               // tickets_off
 	FindingClientsNeverOffer                        // clients_never_offer
+	FindingTicketReuse                              // tls13_ticket_reuse
+	FindingEarlyData                                // early_data
 )
 
 var findingNames = [...]string{
@@ -30,7 +32,18 @@ var findingNames = [...]string{
 	FindingKeyRotation:       "ticket_key_rotation",
 	FindingTicketsOff:        "tickets_off",
 	FindingClientsNeverOffer: "clients_never_offer",
+	FindingTicketReuse:       "tls13_ticket_reuse",
+	FindingEarlyData:         "early_data",
 }
+
+// Settings named by the TLS 1.3 findings.
+var (
+	settingsTicketReuse = []string{"nginx: ssl_early_data off (0-RTT replays), ssl_session_tickets",
+		"OpenSSL servers: SSL_OP_NO_ANTI_REPLAY unset, one ticket per resumption (SSL_CTX_set_num_tickets)",
+		"clients: reuse of single-use tickets (RFC 8446, Section 8 and Appendix C.4)"}
+	settingsEarlyData = []string{"nginx: ssl_early_data", "HAProxy: allow-0rtt", "Apache: none (no 0-RTT)",
+		"quic-go / Caddy: Allow0RTT"}
+)
 
 func (k FindingKind) String() string {
 	if int(k) < len(findingNames) && findingNames[k] != "" {
@@ -160,6 +173,16 @@ func (r *ServerRow) findings(nano bool) []Finding {
 		add(FindingClientsNeverOffer, settingsClient, map[string]any{"issuing": f.issuing, "offered": 0},
 			"the server handed out sessions on %s and no client offered one back: the clients keep no session cache",
 			plural(f.issuing, "connection", "connections"))
+	}
+	if r.PSKReused > 0 {
+		add(FindingTicketReuse, settingsTicketReuse, map[string]any{"reused": r.PSKReused},
+			"%s offered a TLS 1.3 ticket already offered before: tickets are meant for one use (a privacy and 0-RTT replay risk)",
+			plural(r.PSKReused, "connection", "connections"))
+	}
+	if r.EarlyDataOffered > 0 {
+		add(FindingEarlyData, settingsEarlyData, map[string]any{"offered": r.EarlyDataOffered, "accepted": r.EarlyDataAccepted},
+			"%s offered 0-RTT data, %d accepted (accepted ones are seen with the key log only)",
+			plural(r.EarlyDataOffered, "connection", "connections"), r.EarlyDataAccepted)
 	}
 	return out
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -288,11 +289,25 @@ func TestOpenSSLTruth(t *testing.T) {
 				byPort[c.Client.Port] = c
 			}
 			writer := map[string]int{} // session file -> conn id of the run that wrote it
+			read := map[string]bool{}  // session files a run offered since they were written
 			for _, r := range runs {
 				c, ok := byPort[r.port]
 				if !ok {
 					t.Errorf("run %d (client port %d): no conn event", r.n, r.port)
 					continue
+				}
+				// A TLS 1.3 session file holds one ticket: a second run
+				// reading it (no -sess_out in between) offers that ticket
+				// again, which RFC 8446 Section 8 calls a reuse.
+				if r.version == "TLS 1.3" && r.offered {
+					reuse := read[r.sessIn]
+					if got := slices.Contains(c.Notes, "psk_reused"); got != reuse {
+						t.Errorf("run %d: psk_reused %v, but the session file %s was offered before: %v", r.n, got, r.sessIn, reuse)
+					}
+					read[r.sessIn] = true
+				}
+				if r.sessOut != "" {
+					delete(read, r.sessOut)
 				}
 				if r.sessOut != "" && !r.reused {
 					writer[r.sessOut] = c.ID

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/quic-go/quic-go"
@@ -28,6 +30,9 @@ func TestQUICTruth(t *testing.T) {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
 			conns, _ := parseEvents(t, out)
+			if name != "damaged" {
+				checkEarlyDataFinding(t, out, truth)
+			}
 			byClient := map[string]event{}
 			for _, c := range conns {
 				if c.Transport != "quic" {
@@ -36,7 +41,9 @@ func TestQUICTruth(t *testing.T) {
 				byClient[c.Client.String()] = c
 			}
 			for _, tr := range truth {
-				damaged := tr.Note != ""
+				// The "damaged" scenario drops and reorders datagrams in
+				// the capture (quicgen's Damage), not on the wire.
+				damaged := name == "damaged"
 				c, ok := byClient[tr.Client.String()]
 				if !ok {
 					if damaged {
@@ -90,4 +97,44 @@ func quicName(v quic.Version) string {
 		return "QUICv2"
 	}
 	return v.String()
+}
+
+// checkEarlyDataFinding: the summary's early_data findings count, per
+// server, the connections whose client sent 0-RTT packets (quic-go's
+// qlog), and name no server that had none.
+func checkEarlyDataFinding(t *testing.T, out string, truth []quicgen.Conn) {
+	t.Helper()
+	want := map[string]int{}
+	for _, tr := range truth {
+		if tr.ZeroRTTPackets > 0 {
+			want[tr.Server.String()]++
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var sum struct {
+		Findings []struct {
+			Kind     string
+			Server   endpoint
+			Evidence struct{ Offered int }
+		}
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, f := range sum.Findings {
+		if f.Kind == "early_data" {
+			got[f.Server.String()] = f.Evidence.Offered
+		}
+	}
+	for srv, n := range want {
+		if got[srv] < n {
+			t.Errorf("server %s: early_data finding counts %d offers, the clients sent 0-RTT on %d", srv, got[srv], n)
+		}
+	}
+	for srv := range got {
+		if want[srv] == 0 {
+			t.Errorf("server %s: early_data finding, but no client sent 0-RTT there", srv)
+		}
+	}
 }
