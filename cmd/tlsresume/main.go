@@ -86,6 +86,7 @@ type options struct {
 	iface          string
 	filterFile     string
 	output         string
+	write          string
 	numeric        bool
 	snaplen        int
 	noPromisc      bool
@@ -127,6 +128,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVarP(&o.iface, "interface", "i", "", "capture live on `IFACE` (\"any\": all; needs CAP_NET_RAW)")
 	fs.StringVarP(&o.filterFile, "filter-file", "F", "", "read the filter expression from `FILE` (# starts a comment)")
 	fs.StringVarP(&o.output, "output", "o", "", "write events to `FILE`, not stdout (truncated; SIGHUP reopens it)")
+	fs.StringVarP(&o.write, "write", "w", "", "write the packets the verdicts rest on to `FILE` as a pcap (- is stdout, with -o)")
 	boolFlag(fs, &o.numeric, "numeric", "n", "accepted for tcpdump's sake: names are never resolved")
 	fs.IntVarP(&o.snaplen, "snapshot-length", "s", capture.DefaultSnaplen, "live: keep `SNAPLEN` bytes of each packet (default 262144, also for 0)")
 	boolFlag(fs, &o.noPromisc, "no-promiscuous-mode", "p", "live: leave the interface out of promiscuous mode")
@@ -192,6 +194,15 @@ func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return exitFailure
 	}
 	sigs := subscribe(notify, o.output != "")
+	pw, stdin, err := openWrite(&o, stdin, stdout) // -w (writepcap.go)
+	if ue := (*usageError)(nil); errors.As(err, &ue) {
+		printUsageErr(stderr, ue)
+		return exitUsage
+	} else if err != nil {
+		printErr(stderr, err)
+		return exitFailure
+	}
+	defer pw.close(&code, stderr)
 	src, err := o.open(stdin)
 	if err != nil {
 		printErr(stderr, err)
@@ -236,7 +247,7 @@ func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	out.flushEach = live || !regular
 	defer watchSignals(sigs, of, stats, &out.tls, live, stderr)()
 	ss := sessions.New(sessions.Config{EmitConn: out.conn, EmitSession: out.session, Timeout: o.sessionTimeout, Max: o.maxSessions, Sensor: o.sensor})
-	tr := flows.NewTracker(flows.Config{SessionTimeout: o.sessionTimeout, FinishedTimeout: o.flowTimeout, MaxFlows: o.maxFlows, Workers: o.workers}, ss)
+	tr := flows.NewTracker(flows.Config{SessionTimeout: o.sessionTimeout, FinishedTimeout: o.flowTimeout, MaxFlows: o.maxFlows, Workers: o.workers, Keep: pw.keepFunc()}, ss)
 	// --report keeps the largest sessions as --format text does; --metrics
 	// counts each event as it goes out (metrics.go).
 	out.keepLargest = o.format == "text" || o.report != ""
