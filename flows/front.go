@@ -185,6 +185,11 @@ func (t *Tracker) tcp(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, 
 		e.last = ci.Timestamp
 		if h.flags&(tcpFIN|tcpRST) != 0 {
 			e.closing = true
+			// The end of the connection decides whether a later SYN on
+			// its 4-tuple is a new connection: keep it for -w.
+			if t.cfg.Keep != nil {
+				t.cfg.Keep(data, ci, lt)
+			}
 		}
 		t.count.PacketsSkipped++
 		return

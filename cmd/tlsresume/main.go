@@ -86,6 +86,7 @@ type options struct {
 	iface          string
 	filterFile     string
 	output         string
+	write          string
 	numeric        bool
 	snaplen        int
 	noPromisc      bool
@@ -104,6 +105,7 @@ type options struct {
 	metrics        string
 	sensor         string
 	keylogs        []string
+	maxServers     int
 	version        bool
 	help           bool
 
@@ -128,6 +130,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVarP(&o.iface, "interface", "i", "", "capture live on `IFACE` (\"any\": all; needs CAP_NET_RAW)")
 	fs.StringVarP(&o.filterFile, "filter-file", "F", "", "read the filter expression from `FILE` (# starts a comment)")
 	fs.StringVarP(&o.output, "output", "o", "", "write events to `FILE`, not stdout (truncated; SIGHUP reopens it)")
+	fs.StringVarP(&o.write, "write", "w", "", "write the packets the verdicts rest on to `FILE` as a pcap (- is stdout, with -o)")
 	boolFlag(fs, &o.numeric, "numeric", "n", "accepted for tcpdump's sake: names are never resolved")
 	fs.IntVarP(&o.snaplen, "snapshot-length", "s", capture.DefaultSnaplen, "live: keep `SNAPLEN` bytes of each packet (default 262144, also for 0)")
 	boolFlag(fs, &o.noPromisc, "no-promiscuous-mode", "p", "live: leave the interface out of promiscuous mode")
@@ -140,6 +143,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.DurationVar(&o.flowTimeout, "flow-timeout", d.FinishedTimeout, "forget a finished connection after `DURATION` without packets")
 	fs.IntVar(&o.maxFlows, "max-flows", d.MaxFlows, "track at most `N` TCP connections (oldest evicted first)")
 	fs.IntVar(&o.maxSessions, "max-sessions", sessions.DefaultMax, "hold at most `N` sessions (the oldest end first)")
+	fs.IntVar(&o.maxServers, "max-servers", sessions.DefaultMaxServers, "keep at most `N` rows in the per-server table (the rest share one)")
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "read handshakes in `N` goroutines (default: the number of CPUs; the output does not depend on N)")
 	fs.StringVar(&o.report, "report", "", "also write an HTML report to `FILE` (self-contained, readable offline)")
 	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics on `ADDR` (127.0.0.1:9464) at /metrics")
@@ -194,6 +198,15 @@ func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return exitFailure
 	}
 	sigs := subscribe(notify, o.output != "")
+	pw, stdin, err := openWrite(&o, stdin, stdout) // -w (writepcap.go)
+	if ue := (*usageError)(nil); errors.As(err, &ue) {
+		printUsageErr(stderr, ue)
+		return exitUsage
+	} else if err != nil {
+		printErr(stderr, err)
+		return exitFailure
+	}
+	defer pw.close(&code, stderr)
 	var keys *keyStore
 	if len(o.keylogs) > 0 || o.iface == "" {
 		// The key logs, and the pcapng inputs' secrets blocks.
@@ -245,8 +258,8 @@ func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	_, regular := capture.InputSize(o.files)
 	out.flushEach = live || !regular
 	defer watchSignals(sigs, of, stats, &out.tls, live, stderr)()
-	ss := sessions.New(sessions.Config{EmitConn: out.conn, EmitSession: out.session, Timeout: o.sessionTimeout, Max: o.maxSessions, Sensor: o.sensor})
-	fcfg := flows.Config{SessionTimeout: o.sessionTimeout, FinishedTimeout: o.flowTimeout, MaxFlows: o.maxFlows, Workers: o.workers}
+	ss := sessions.New(sessions.Config{EmitConn: out.conn, EmitSession: out.session, Timeout: o.sessionTimeout, Max: o.maxSessions, MaxServers: o.maxServers, Sensor: o.sensor})
+	fcfg := flows.Config{SessionTimeout: o.sessionTimeout, FinishedTimeout: o.flowTimeout, MaxFlows: o.maxFlows, Workers: o.workers, Keep: pw.keepFunc()}
 	if keys != nil {
 		fcfg.Keys = keys
 		defer keys.warn(stderr)
@@ -369,6 +382,8 @@ func (o *options) check() *usageError {
 		return usagef(leaveOut("--max-flows"), "--max-flows %d: want a positive number", o.maxFlows)
 	case o.maxSessions < 1:
 		return usagef(leaveOut("--max-sessions"), "--max-sessions %d: want a positive number", o.maxSessions)
+	case o.maxServers < 1:
+		return usagef(leaveOut("--max-servers"), "--max-servers %d: want a positive number", o.maxServers)
 	case o.snaplen < 0:
 		return usagef("", "-s %d: want a positive snap length (0 for the default)", o.snaplen)
 	case o.iface == "" && (changed("duration") || changed("relinquish-privileges") || changed("no-promiscuous-mode") || changed("snapshot-length")):
