@@ -19,7 +19,13 @@ type keyStore struct {
 	store     *keylog.Store
 	followers []*keylog.Follower
 	warned    bool
+	// dsb is the key log text of the inputs' secrets blocks, for -w to
+	// write beside its capture (a pcap has no such block).
+	dsb []byte
 }
+
+// maxDSBKept bounds the secrets blocks' text kept for -w.
+const maxDSBKept = 16 << 20
 
 // Lookup implements flows.Keys.
 func (k *keyStore) Lookup(random [32]byte) (keylog.Secrets, bool) {
@@ -60,6 +66,12 @@ func (k *keyStore) secrets(s capture.Secrets) {
 	}
 	k.mu.Lock()
 	k.store.AddDSB(uint32(s.Type), s.Data)
+	if len(k.dsb)+len(s.Data) <= maxDSBKept {
+		k.dsb = append(k.dsb, s.Data...)
+		if len(s.Data) > 0 && s.Data[len(s.Data)-1] != '\n' {
+			k.dsb = append(k.dsb, '\n')
+		}
+	}
 	k.mu.Unlock()
 }
 

@@ -299,6 +299,13 @@ func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		out.metrics.front(tr.Counters())
 	}
 	ss.End()
+	if o.write != "" && o.write != "-" && keys != nil && len(keys.dsb) > 0 {
+		// The secrets the input carried in pcapng blocks go beside the
+		// -w file, as a key log (--keylog FILE.keylog reads them back).
+		if err := os.WriteFile(o.write+".keylog", keys.dsb, 0o600); err != nil {
+			fmt.Fprintf(stderr, "tlsresume: warning: %v\n", err)
+		}
+	}
 	interrupted := errors.Is(readErr, context.Canceled)
 	if interrupted {
 		readErr = nil

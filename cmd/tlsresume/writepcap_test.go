@@ -68,7 +68,12 @@ func TestWriteRoundTrip(t *testing.T) {
 			if code != exitOK && (code != exitFailure || strings.Contains(errs, "-w ")) {
 				t.Fatalf("-r %s -w: exit %d: %s", rel, code, errs)
 			}
-			again, errs2, code2 := runTool(t, "-r", w)
+			args := []string{"-r", w}
+			if _, err := os.Stat(w + ".keylog"); err == nil {
+				// The capture's secrets blocks, written beside.
+				args = append(args, "--keylog", w+".keylog")
+			}
+			again, errs2, code2 := runTool(t, args...)
 			if code2 != exitOK {
 				t.Fatalf("-r the -w file: exit %d: %s", code2, errs2)
 			}
