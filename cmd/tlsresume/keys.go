@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tlsresume/tlsresume/capture"
 	"github.com/tlsresume/tlsresume/keylog"
@@ -19,7 +20,12 @@ type keyStore struct {
 	store     *keylog.Store
 	followers []*keylog.Follower
 	warned    bool
+	held      atomic.Bool // the store holds a secret: set under mu, read without it
 }
+
+// Held implements flows' keysHeld: the front asks it for every UDP
+// datagram that may be a QUIC short header.
+func (k *keyStore) Held() bool { return k.held.Load() }
 
 // Lookup implements flows.Keys.
 func (k *keyStore) Lookup(random [32]byte) (keylog.Secrets, bool) {
@@ -37,6 +43,7 @@ func openKeys(files []string, live bool) (*keyStore, error) {
 			if _, err := f.Poll(); err != nil {
 				return nil, fmt.Errorf("--keylog %s: %w", name, err)
 			}
+			k.held.Store(k.store.Len() > 0)
 			k.followers = append(k.followers, f)
 			continue
 		}
@@ -46,6 +53,7 @@ func openKeys(files []string, live bool) (*keyStore, error) {
 		}
 		_, err = k.store.ReadFrom(f)
 		f.Close()
+		k.held.Store(k.store.Len() > 0)
 		if err != nil {
 			return nil, fmt.Errorf("--keylog %s: %w", name, err)
 		}
@@ -60,6 +68,7 @@ func (k *keyStore) secrets(s capture.Secrets) {
 	}
 	k.mu.Lock()
 	k.store.AddDSB(uint32(s.Type), s.Data)
+	k.held.Store(k.store.Len() > 0)
 	k.mu.Unlock()
 }
 
@@ -69,6 +78,7 @@ func (k *keyStore) poll(stderr io.Writer) {
 	for _, f := range k.followers {
 		k.mu.Lock()
 		_, err := f.Poll()
+		k.held.Store(k.store.Len() > 0)
 		k.mu.Unlock()
 		if err != nil && !k.warned {
 			fmt.Fprintf(stderr, "tlsresume: warning: key log: %v\n", err)
