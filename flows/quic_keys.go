@@ -82,7 +82,7 @@ func (q *quicConn) handshakePacket(pkt *quic.Packet) {
 		return
 	}
 	payload, _, err := k.hs.Open(pkt)
-	if !q.opened(len(pkt.Raw), err) {
+	if !q.opened(len(pkt.Raw), err, true) {
 		return
 	}
 	q.keyFrames(spaceHandshake, payload, quic.FramesHandshake)
@@ -97,16 +97,24 @@ func (q *quicConn) handshakePacket(pkt *quic.Packet) {
 // application data, as after its tickets over TCP.
 func (q *quicConn) shortPacket(p []byte) {
 	k := q.keys
-	if k.app == nil {
+	if k.app == nil || p[0] == 0 {
+		// Zero bytes after a datagram's long-header packets pad it (some
+		// servers pad their first datagram so): not a packet.
 		return
 	}
 	pkt, err := quic.ParseShort(p, q.scidLen)
+	if err != nil && len(p) > 1+q.scidLen && p[0]&0x40 == 0 {
+		// RFC 9287, Section 3: a server may grease the fixed bit of its
+		// packets to a client that sent grease_quic_bit; ParseShort
+		// refuses it, the AEAD still checks the packet.
+		pkt, err = quic.Packet{Type: quic.PacketShort, DCID: p[1 : 1+q.scidLen], Raw: p, PNOffset: 1 + q.scidLen}, nil
+	}
 	if err != nil {
 		q.c.w.count.QUICMalformed++
 		return
 	}
 	payload, _, err := k.app.Open(&pkt)
-	if !q.opened(len(p), err) {
+	if !q.opened(len(p), err, false) {
 		return
 	}
 	if !q.keyFrames(space1RTT, payload, quic.FramesAll) && len(k.tickets) > 0 {
@@ -117,16 +125,21 @@ func (q *quicConn) shortPacket(p []byte) {
 }
 
 // opened counts a server packet opened with the key log's keys and
-// reports whether it was. A packet that does not open ends the reading,
-// as a record that does not over TCP: the keys are wrong, and the
-// connection keeps its keyless verdict.
-func (q *quicConn) opened(n int, err error) bool {
+// reports whether it was. A Handshake packet that does not open ends the
+// reading (fatal), as a record that does not over TCP: the keys are
+// wrong, and the connection keeps its keyless verdict. A 1-RTT packet
+// that does not open is counted and skipped: once the Handshake packets
+// opened, it is more likely junk after a datagram's packets, or a
+// stateless reset (RFC 9000, Section 10.3), than a wrong secret.
+func (q *quicConn) opened(n int, err error, fatal bool) bool {
 	k, h := q.keys, q.c.hs
 	if err != nil {
-		k.failed = true
 		h.count.DecryptFailures++
 		h.note(verdict.NoteDecryptFailed)
-		q.c.finish()
+		if fatal {
+			k.failed = true
+			q.c.finish()
+		}
 		return false
 	}
 	h.count.RecordsDecrypted++

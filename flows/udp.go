@@ -75,7 +75,10 @@ type keysHeld interface{ Held() bool }
 // long header up in its flow table, to hand it to the flow's worker: a
 // QUIC short header (RFC 9000, Section 17.3.1: header form 0, fixed bit
 // 1) while the key log holds secrets, for the server's tickets in 1-RTT
-// packets. Without secrets other UDP costs this look only.
+// packets. Without secrets other UDP costs this look only. A short header
+// whose fixed bit is greased (RFC 9287) is read only coalesced after a
+// long header: alone, its first bits could be DTLS 1.3's unified header
+// (RFC 9147, Section 4), whose flows must not change.
 func wantsShort(keys Keys, p []byte) bool {
 	if keys == nil || len(p) == 0 || p[0]&0xc0 != 0x40 {
 		return false

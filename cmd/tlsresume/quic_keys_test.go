@@ -2,7 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"maps"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -102,4 +110,79 @@ func has(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestQUICKeylogTshark: in the captures whose pcapng secrets blocks hold
+// the keys of their QUIC connections, the tickets each QUIC connection
+// issued are the NewSessionTickets tshark decrypts with the same secrets
+// (digest: the first 16 bytes of SHA-256 of tls.handshake.session_ticket),
+// per client port.
+func TestQUICKeylogTshark(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark is not installed: the QUIC tickets are not checked against it")
+	}
+	for _, path := range []string{
+		"../../capture/testdata/chrome-cloudflare-quic-with-secrets.pcapng",          // Chrome to Cloudflare, QUIC v1, two tickets
+		"../../testdata/pcaps/corpus/nDPI/quic-v2.pcapng",                            // QUIC v2, one ticket
+		"../../testdata/pcaps/corpus/nDPI/quic-33.pcapng",                            // the ticket's 1-RTT packet greases the fixed bit
+		"../../testdata/pcaps/corpus/wireshark/quic-fragmented-handshakes.pcapng.gz", // draft-29, Retry, HelloRetryRequest, ChaCha20, two tickets
+	} {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			if _, err := os.Stat(path); err != nil {
+				t.Skipf("%s: %v", path, err)
+			}
+			b, err := exec.Command(tshark, "-n", "-r", path, "-Y", "quic && tls.handshake.type==4",
+				"-T", "fields", "-E", "separator=/t", "-e", "udp.dstport", "-e", "tls.handshake.session_ticket").Output()
+			if err != nil {
+				t.Fatalf("tshark: %v", err)
+			}
+			want := map[int][]string{} // client port → ticket digests
+			n := 0
+			for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+				f := strings.Split(line, "\t")
+				if len(f) != 2 {
+					continue
+				}
+				port, _ := strconv.Atoi(strings.Split(f[0], ",")[0])
+				for _, x := range strings.Split(f[1], ",") {
+					raw, err := hex.DecodeString(x)
+					if err != nil {
+						t.Fatalf("tshark ticket %q: %v", x, err)
+					}
+					sum := sha256.Sum256(raw)
+					want[port] = append(want[port], hex.EncodeToString(sum[:16]))
+					n++
+				}
+			}
+			if n == 0 {
+				t.Fatal("tshark decrypted no QUIC NewSessionTicket")
+			}
+			out, errs, code := runTool(t, "-r", path)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			got := map[int][]string{}
+			for _, line := range strings.Split(out, "\n") {
+				var c struct {
+					Type, Transport string
+					Client          endpoint
+					Keys            bool
+					Issued          []struct{ Kind, Digest string }
+				}
+				if json.Unmarshal([]byte(line), &c) != nil || c.Type != "conn" || c.Transport != "quic" {
+					continue
+				}
+				for _, is := range c.Issued {
+					if is.Kind == "psk" {
+						got[c.Client.Port] = append(got[c.Client.Port], is.Digest)
+					}
+				}
+			}
+			if !maps.EqualFunc(got, want, slices.Equal) {
+				t.Errorf("QUIC tickets by client port: ours %v, tshark %v", got, want)
+			}
+			t.Logf("%d tickets, as tshark", n)
+		})
+	}
 }
