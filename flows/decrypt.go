@@ -132,22 +132,7 @@ func (f *serverFlight13) message(m tlsparse.Message) bool {
 	switch m.Type {
 	case tlsparse.TypeEncryptedExtensions:
 		f.ee = true
-		// RFC 8446, Section 4.3.1: the extensions; early_data (empty here)
-		// says the server accepted 0-RTT (Section 4.2.10).
-		s := cryptobyte.String(m.Body)
-		var exts cryptobyte.String
-		if s.ReadUint16LengthPrefixed(&exts) {
-			for !exts.Empty() {
-				var typ uint16
-				var data cryptobyte.String
-				if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
-					break
-				}
-				if tlsparse.ExtensionType(typ) == tlsparse.ExtEarlyData {
-					f.earlyAccepted = true
-				}
-			}
-		}
+		f.earlyAccepted = earlyDataAccepted(m.Body)
 	case tlsparse.TypeCertificate:
 		f.cert = true
 	case tlsparse.TypeFinished:
@@ -162,18 +147,9 @@ func (f *serverFlight13) message(m tlsparse.Message) bool {
 		}
 		f.dec, f.inApp = dec, true
 	case tlsparse.TypeNewSessionTicket:
-		t, err := tlscrypt.ParseNewSessionTicket13(m.Body)
-		if err != nil {
-			h.count.MalformedTicket++
-			h.note(verdict.NoteMalformedTicket)
-			return false
+		if is, ok := h.ticket13(m.Body); ok {
+			f.tickets = append(f.tickets, is)
 		}
-		is := verdict.Issued{Kind: verdict.IssuedPSK, Digest: Digest(t.Ticket), Length: len(t.Ticket),
-			LifetimeHint: int64(t.Lifetime), AgeAdd: t.AgeAdd}
-		if t.EarlyData {
-			is.MaxEarlyData = t.MaxEarlyDataSize
-		}
-		f.tickets = append(f.tickets, is)
 	case tlsparse.TypeKeyUpdate:
 		// RFC 8446, Section 4.6.3: the sender's next records use the next
 		// traffic secret.
@@ -190,4 +166,44 @@ func (f *serverFlight13) facts(ob *verdict.Observation) {
 	ob.EncryptedExtensions, ob.EarlyDataAccepted, ob.Certificate = f.ee, f.earlyAccepted, f.cert
 	ob.DecryptFailed = f.failed
 	ob.Tickets = append(ob.Tickets, f.tickets...)
+}
+
+// earlyDataAccepted reads an EncryptedExtensions body (RFC 8446, Section
+// 4.3.1): an early_data extension (empty here) says the server accepted
+// 0-RTT (Section 4.2.10).
+func earlyDataAccepted(body []byte) bool {
+	s := cryptobyte.String(body)
+	var exts cryptobyte.String
+	if !s.ReadUint16LengthPrefixed(&exts) {
+		return false
+	}
+	for !exts.Empty() {
+		var typ uint16
+		var data cryptobyte.String
+		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
+			return false
+		}
+		if tlsparse.ExtensionType(typ) == tlsparse.ExtEarlyData {
+			return true
+		}
+	}
+	return false
+}
+
+// ticket13 reads a TLS 1.3 NewSessionTicket body (RFC 8446, Section
+// 4.6.1) into the issued entry of kind psk whose digest is the identity a
+// client will offer; a malformed one is counted and noted.
+func (h *handshake) ticket13(body []byte) (verdict.Issued, bool) {
+	t, err := tlscrypt.ParseNewSessionTicket13(body)
+	if err != nil {
+		h.count.MalformedTicket++
+		h.note(verdict.NoteMalformedTicket)
+		return verdict.Issued{}, false
+	}
+	is := verdict.Issued{Kind: verdict.IssuedPSK, Digest: Digest(t.Ticket), Length: len(t.Ticket),
+		LifetimeHint: int64(t.Lifetime), AgeAdd: t.AgeAdd}
+	if t.EarlyData {
+		is.MaxEarlyData = t.MaxEarlyDataSize
+	}
+	return is, true
 }

@@ -225,12 +225,29 @@ func (t *Tracker) tcp(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, 
 // udp finds QUIC and DTLS flows by content. A datagram whose first bytes
 // are neither a QUIC long header nor a DTLS record costs that look and
 // nothing else: no flow is looked up (this also drops QUIC's short-header
-// packets, which come once the handshake is over). A flow starts at a
-// client's first flight: a QUIC Initial or a DTLS ClientHello.
+// packets, which come once the handshake is over), unless the key log
+// holds secrets (wantsShort). A flow starts at a client's first flight: a
+// QUIC Initial or a DTLS ClientHello.
 func (t *Tracker) udp(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, frame uint64, h *header) {
 	p := h.udpPayload(data)
 	kind := udpKindOf(p)
 	if kind == udpOther {
+		if !wantsShort(t.cfg.Keys, p) {
+			return
+		}
+		// A QUIC short header, with a key log: to the worker of a flow
+		// being read, which may be waiting for the server's tickets in
+		// 1-RTT packets (quic_keys.go); never a flow's start.
+		e := t.flows[makeKey(protoUDP, h.src, h.dst, h.sp, h.dp)]
+		if e == nil || !e.sent {
+			return
+		}
+		if e.finished {
+			t.count.PacketsSkipped++
+			return
+		}
+		e.last = ci.Timestamp
+		t.dispatch(e.worker, item{kind: itemPacket, seq: t.seq, frame: frame, ci: ci, lt: lt, hdr: *h, fe: e}, data)
 		return
 	}
 	key := makeKey(protoUDP, h.src, h.dst, h.sp, h.dp)

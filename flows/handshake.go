@@ -377,11 +377,11 @@ func (h *handshake) serverHello(sh *tlsparse.ServerHello) {
 
 // startFlight looks the connection up in the key log at a TLS 1.3
 // ServerHello, and starts decrypting the server's flight when its secrets
-// are there. Only TCP carries TLS records to decrypt; QUIC's Handshake
-// and 1-RTT packets are not read.
+// are there: TLS records over TCP (decrypt.go), QUIC's Handshake and
+// 1-RTT packets (quic_keys.go). DTLS is not decrypted.
 func (h *handshake) startFlight() bool {
 	keys := h.c.w.cfg.Keys
-	if keys == nil || h.ch == nil || h.transport != verdict.TCP {
+	if keys == nil || h.ch == nil || (h.transport != verdict.TCP && h.transport != verdict.QUIC) {
 		return false
 	}
 	s, ok := keys.Lookup(h.ch.random)
@@ -390,6 +390,9 @@ func (h *handshake) startFlight() bool {
 	}
 	h.keysFound = true
 	h.count.ConnsWithKeys++
+	if q, ok := h.c.stream.(*quicConn); ok {
+		return q.startKeys(h.sh.cipher, s)
+	}
 	h.flight = newServerFlight13(h, h.sh.cipher, s)
 	return h.flight != nil
 }

@@ -15,7 +15,9 @@ import (
 // client's first Destination Connection ID, or a Retry's Source
 // Connection ID), and per direction the CRYPTO stream of the Initial
 // packet number space and the handshake messages it carries. Direction 0
-// is the client: a QUIC flow starts at the client's first Initial.
+// is the client: a QUIC flow starts at the client's first Initial. With
+// the key log, keys reads the server's Handshake and 1-RTT packets
+// (quic_keys.go).
 type quicConn struct {
 	c       *conn
 	version quic.Version
@@ -28,16 +30,22 @@ type quicConn struct {
 	retry   bool // a Retry was accepted: the keys come from its SCID
 	zeroRTT int  // 0-RTT packets the client sent
 	vn      bool // the server sent Version Negotiation
+	scidLen int  // the length of the Source Connection ID of the client's first Initial
+	keys    *quicKeys
 }
 
 // datagram takes one UDP payload of direction d: every coalesced packet
 // in it (RFC 9000, Section 12.2), up to a short header, whose length the
-// header does not give.
+// header does not give: it runs to the end of the datagram.
 func (q *quicConn) datagram(d int, p []byte) {
 	count := &q.c.w.count
 	for len(p) > 0 && q.c.state == stateReading {
 		if p[0]&0x80 == 0 {
-			return // a short header (1-RTT): nothing to read without keys
+			// A short header (1-RTT): read only with keys, the server's.
+			if q.keys != nil && d == 1 {
+				q.shortPacket(p)
+			}
+			return
 		}
 		pkt, rest, err := quic.NextPacket(p, -1)
 		if err != nil {
@@ -65,6 +73,10 @@ func (q *quicConn) datagram(d int, p []byte) {
 			}
 		case quic.PacketInitial:
 			q.initial(d, &pkt)
+		case quic.PacketHandshake:
+			if q.keys != nil && d == 1 {
+				q.handshakePacket(&pkt)
+			}
 		}
 	}
 }
@@ -133,6 +145,7 @@ func (q *quicConn) initial(d int, pkt *quic.Packet) {
 			return
 		}
 		q.odcid = bytes.Clone(pkt.DCID)
+		q.scidLen = len(pkt.SCID)
 	}
 	if d == 1 && q.open[1] == nil && (pkt.Version != q.version || !q.serverKeys()) {
 		return
@@ -230,10 +243,14 @@ func (q *quicConn) facts(ob *verdict.Observation) {
 	ob.QUICVersion = uint32(q.version)
 	ob.Retry = q.retry
 	ob.ZeroRTTPackets = q.zeroRTT
+	if q.keys != nil {
+		q.keys.keyFacts(ob)
+	}
 }
 
 func (q *quicConn) unjudged(count *Counters) { count.NoHello++ }
 
 func (q *quicConn) release() {
 	q.crypto, q.msgs = [2]quic.CryptoStream{}, [2]tlsparse.Assembler{}
+	q.keys = nil
 }

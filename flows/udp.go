@@ -66,6 +66,29 @@ func startsUDPFlow(kind udpKind, p []byte) bool {
 	return false
 }
 
+// keysHeld is what a Keys may also say, at the cost of an atomic load
+// since the front asks it per datagram: whether it holds any secret yet.
+// A Keys without the method is taken to hold some.
+type keysHeld interface{ Held() bool }
+
+// wantsShort reports whether the front looks a datagram that is not a
+// long header up in its flow table, to hand it to the flow's worker: a
+// QUIC short header (RFC 9000, Section 17.3.1: header form 0, fixed bit
+// 1) while the key log holds secrets, for the server's tickets in 1-RTT
+// packets. Without secrets other UDP costs this look only. A short header
+// whose fixed bit is greased (RFC 9287) is read only coalesced after a
+// long header: alone, its first bits could be DTLS 1.3's unified header
+// (RFC 9147, Section 4), whose flows must not change.
+func wantsShort(keys Keys, p []byte) bool {
+	if keys == nil || len(p) == 0 || p[0]&0xc0 != 0x40 {
+		return false
+	}
+	if k, ok := keys.(keysHeld); ok {
+		return k.Held()
+	}
+	return true
+}
+
 // udpTransport is a worker's UDP state: nothing shared, every connection
 // has its own stream.
 type udpTransport struct {
@@ -109,7 +132,9 @@ func (t *udpTransport) packet(c *conn, it *item, data []byte) {
 	case *quicConn:
 		s.datagram(d, p)
 	case *dtlsConn:
-		s.datagram(d, p)
+		if udpKindOf(p) != udpOther {
+			s.datagram(d, p) // not a QUIC short header let through for a key log
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tlsresume/tlsresume/capture"
 	"github.com/tlsresume/tlsresume/keylog"
@@ -21,11 +22,16 @@ type keyStore struct {
 	warned    bool
 	// dsb is the key log text of the inputs' secrets blocks, for -w to
 	// write beside its capture (a pcap has no such block).
-	dsb []byte
+	dsb  []byte
+	held atomic.Bool // the store holds a secret: set under mu, read without it
 }
 
 // maxDSBKept bounds the secrets blocks' text kept for -w.
 const maxDSBKept = 16 << 20
+
+// Held implements flows' keysHeld: the front asks it for every UDP
+// datagram that may be a QUIC short header.
+func (k *keyStore) Held() bool { return k.held.Load() }
 
 // Lookup implements flows.Keys.
 func (k *keyStore) Lookup(random [32]byte) (keylog.Secrets, bool) {
@@ -43,6 +49,7 @@ func openKeys(files []string, live bool) (*keyStore, error) {
 			if _, err := f.Poll(); err != nil {
 				return nil, fmt.Errorf("--keylog %s: %w", name, err)
 			}
+			k.held.Store(k.store.Len() > 0)
 			k.followers = append(k.followers, f)
 			continue
 		}
@@ -52,6 +59,7 @@ func openKeys(files []string, live bool) (*keyStore, error) {
 		}
 		_, err = k.store.ReadFrom(f)
 		f.Close()
+		k.held.Store(k.store.Len() > 0)
 		if err != nil {
 			return nil, fmt.Errorf("--keylog %s: %w", name, err)
 		}
@@ -72,6 +80,7 @@ func (k *keyStore) secrets(s capture.Secrets) {
 			k.dsb = append(k.dsb, '\n')
 		}
 	}
+	k.held.Store(k.store.Len() > 0)
 	k.mu.Unlock()
 }
 
@@ -81,6 +90,7 @@ func (k *keyStore) poll(stderr io.Writer) {
 	for _, f := range k.followers {
 		k.mu.Lock()
 		_, err := f.Poll()
+		k.held.Store(k.store.Len() > 0)
 		k.mu.Unlock()
 		if err != nil && !k.warned {
 			fmt.Fprintf(stderr, "tlsresume: warning: key log: %v\n", err)

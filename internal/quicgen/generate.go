@@ -83,6 +83,8 @@ func Generate(ctx context.Context, w io.Writer, keylog io.Writer, sc Scenario, o
 		net:     newNetwork(),
 		servers: make(map[string]*server),
 		caches:  make(map[string]tls.ClientSessionCache),
+		stored:  &storeLog{by: make(map[*tls.ClientSessionState]int)},
+		session: make(map[int]int),
 		ports:   make(map[netip.Addr]uint16),
 		capt:    capt,
 		keylog:  keylog,
@@ -117,6 +119,11 @@ type gen struct {
 	net     *network
 	servers map[string]*server
 	caches  map[string]tls.ClientSessionCache
+	// stored names the connection whose client stored each session state in a cache (its
+	// ticket came on that connection); session is each connection's session, its own ID
+	// after a full handshake, the origin's when resumed.
+	stored  *storeLog
+	session map[int]int
 	ports   map[netip.Addr]uint16
 	capt    *capture
 	keylog  io.Writer
@@ -311,7 +318,7 @@ func (g *gen) conn(ctx context.Context, idx int, st *Step, id int) (Conn, error)
 			cache = tls.NewLRUClientSessionCache(16)
 			g.caches[st.Cache] = cache
 		}
-		cv = &cacheView{cache: cache, put: make(chan struct{}, 1)}
+		cv = &cacheView{cache: cache, put: make(chan struct{}, 1), id: id, stored: g.stored}
 		tc.ClientSessionCache = cv
 	}
 	qc := &quic.Config{
@@ -355,6 +362,21 @@ func (g *gen) conn(ctx context.Context, idx int, st *Step, id int) (Conn, error)
 	c.Offered = cv != nil && cv.offered
 	if c.Resumed && !c.Offered {
 		return Conn{}, errors.New("resumed without a session from the cache")
+	}
+	g.session[id] = id
+	if c.Offered {
+		cv.mu.Lock()
+		got := cv.got
+		cv.mu.Unlock()
+		from := g.stored.from(got)
+		if from == 0 {
+			return Conn{}, errors.New("the cache gave a session no connection stored")
+		}
+		c.TicketFrom = from
+		if c.Resumed {
+			c.Resumes = g.session[from]
+			g.session[id] = c.Resumes
+		}
 	}
 	trace.mu.Lock()
 	c.DCID = hexID(trace.odcid)
@@ -551,15 +573,18 @@ func damage(sides [2][]int, d *Damage) ([]int, error) {
 type cacheView struct {
 	cache   tls.ClientSessionCache
 	put     chan struct{}
-	mu      sync.Mutex
+	id      int        // the connection's ID
+	mu      sync.Mutex // guards offered and got
+	stored  *storeLog
 	offered bool
+	got     *tls.ClientSessionState // the last session Get gave
 }
 
 func (v *cacheView) Get(key string) (*tls.ClientSessionState, bool) {
 	cs, ok := v.cache.Get(key)
 	if ok && cs != nil {
 		v.mu.Lock()
-		v.offered = true
+		v.offered, v.got = true, cs
 		v.mu.Unlock()
 	}
 	return cs, ok
@@ -568,11 +593,30 @@ func (v *cacheView) Get(key string) (*tls.ClientSessionState, bool) {
 func (v *cacheView) Put(key string, cs *tls.ClientSessionState) {
 	v.cache.Put(key, cs)
 	if cs != nil {
+		v.stored.put(cs, v.id)
 		select {
 		case v.put <- struct{}{}:
 		default:
 		}
 	}
+}
+
+// storeLog records which connection's client stored each session state in a cache.
+type storeLog struct {
+	mu sync.Mutex
+	by map[*tls.ClientSessionState]int
+}
+
+func (l *storeLog) put(cs *tls.ClientSessionState, id int) {
+	l.mu.Lock()
+	l.by[cs] = id
+	l.mu.Unlock()
+}
+
+func (l *storeLog) from(cs *tls.ClientSessionState) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.by[cs]
 }
 
 // keyLog is one connection's tls.Config.KeyLogWriter: it passes the lines on and keeps

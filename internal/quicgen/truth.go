@@ -38,6 +38,11 @@ type Conn struct {
 	// Offered: the session cache gave crypto/tls a session for this connection, so the
 	// ClientHello carried a pre_shared_key.
 	Offered bool
+	// TicketFrom is the ID of the connection on which the client received the session it
+	// offered: the one whose client stored it in the cache (the cache wrapper's Put).
+	// Resumes is the ID of the full handshake that began the session of a resumed
+	// connection. Zero when not offered, or not resumed.
+	TicketFrom, Resumes int
 	// ZeroRTTPackets counts the 0-RTT packets the client sent (its qlog trace); more than
 	// zero means 0-RTT was attempted.
 	ZeroRTTPackets int
@@ -69,7 +74,7 @@ var truthHeader = []string{
 	"id", "step", "start", "client", "server", "server_name", "sni", "version", "dcid", "scid",
 	"cipher", "alpn", "resumed", "offered", "zero_rtt_packets", "used_0rtt", "retry",
 	"hello_packets", "hello_bytes", "client_random", "keylog_labels", "client_datagrams",
-	"server_datagrams", "note",
+	"server_datagrams", "note", "ticket_from", "resumes",
 }
 
 const timeFormat = "2006-01-02T15:04:05.000000Z07:00"
@@ -91,6 +96,7 @@ func WriteTruth(w io.Writer, conns []Conn) error {
 			strconv.Itoa(c.HelloPackets), strconv.Itoa(c.HelloBytes), dash(c.ClientRandom),
 			dash(strings.Join(c.KeyLogLabels, ",")), strconv.Itoa(c.ClientDatagrams),
 			strconv.Itoa(c.ServerDatagrams), dash(clean(c.Note)),
+			strconv.Itoa(c.TicketFrom), strconv.Itoa(c.Resumes),
 		}
 		bw.WriteString(strings.Join(f, "\t") + "\n")
 	}
@@ -164,6 +170,7 @@ func ReadTruth(r io.Reader) ([]Conn, error) {
 		}
 		c.ClientDatagrams, c.ServerDatagrams = atoi(f[21]), atoi(f[22])
 		c.Note = undash(f[23])
+		c.TicketFrom, c.Resumes = atoi(f[24]), atoi(f[25])
 		if len(errs) > 0 {
 			return nil, fmt.Errorf("quicgen: truth: line %d: %w", line, errs[0])
 		}
