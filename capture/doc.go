@@ -33,9 +33,15 @@
 // [Interfaces] lists what to capture on (tcpdump -D), [DropPrivileges]
 // changes user once the socket is open (tcpdump -Z). [Filtered] applies the
 // same expressions to packets read from files (tcpdump -r FILE EXPR). A live
-// Source, unlike the others, may be closed from another goroutine, which
-// makes a blocked Next return io.EOF; its Stats may be read from any
-// goroutine and include the kernel's counters.
+// Source ([Live]), unlike the others, may be closed from another goroutine,
+// which makes a blocked read return io.EOF; its Stats may be read from any
+// goroutine and include the kernel's counters. Its Next copies each packet
+// out of the kernel's ring into a buffer of the Source; [Live.Poll] hands
+// it over in place, allocating nothing, and returns [ErrTimeout] after
+// [PollWait] without a packet, so that one goroutine can read, analyse and
+// keep time: the packet is then valid until the next Poll, Next or Close,
+// and Close, which unmaps the ring, must come after the caller is done
+// with it.
 //
 // What it does not do: decode anything above the capture record (that is
 // flows' job), reorder packets by time across files, or resynchronise after

@@ -26,8 +26,10 @@ const (
 	DefaultTimeout = 50 * time.Millisecond
 )
 
-// pollInterval is how often a blocked Next looks whether Close was called.
-const pollInterval = 100 * time.Millisecond
+// PollWait is how long a live read waits in the kernel for a packet before
+// it returns: Poll then reports ErrTimeout, and a blocked Next looks
+// whether Close was called and waits again.
+const PollWait = 10 * time.Millisecond
 
 // anyInterface is the pseudo-interface that captures on all interfaces.
 const anyInterface = "any"
@@ -84,6 +86,31 @@ func (c LiveConfig) withDefaults() (LiveConfig, error) {
 	}
 	return c, nil
 }
+
+// Live is a live capture, as OpenLive returns it. Beside Next, which
+// copies each packet out of the kernel's buffer, it has Poll, which does
+// not, for a caller that reads and analyses on one goroutine.
+type Live interface {
+	Source
+	// Poll returns the next packet where the kernel put it (the
+	// TPACKET_V3 ring, or libpcap's buffer), or ErrTimeout when none
+	// came within PollWait: the capture goes on, and the caller may do
+	// its timed work and call Poll again. The end of the capture is
+	// io.EOF, as for Next.
+	//
+	// Packet.Data is valid only until the next call to Poll, Next or
+	// Close: Close unmaps the ring, and with it the last packet. So the
+	// order is Poll, use the packet, then Poll again or Close, all on
+	// one goroutine; Close from another goroutine is safe only while
+	// Poll is blocked there (it then returns io.EOF, never a packet) or
+	// once that goroutine is done with its last packet. Poll allocates
+	// nothing (gopacket's afpacket does for a packet with a VLAN tag).
+	Poll() (Packet, error)
+}
+
+// ErrTimeout is returned by Live.Poll when no packet came within
+// PollWait.
+var ErrTimeout = errors.New("capture: no packet yet")
 
 // ErrNoSuchInterface is wrapped by the error of OpenLive for an interface
 // that does not exist.

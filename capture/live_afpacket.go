@@ -32,8 +32,9 @@ const (
 type afpacketSource struct {
 	name string
 	lt   layers.LinkType
-	// buf receives each packet: copying it out of the ring lets Close
-	// unmap the ring while the caller still reads the last packet.
+	// buf receives each packet Next returns: copying it out of the ring
+	// lets Close unmap the ring while the caller still reads the last
+	// packet. Poll returns the packet in place.
 	buf []byte
 	// start is when the filter was attached. Packets stamped before it
 	// may have entered the ring unfiltered: early checks them in user
@@ -67,14 +68,16 @@ type afpacketSource struct {
 //   - Packet.CI.InterfaceIndex is the system's interface index, useful on
 //     "any".
 //
-// Next blocks until a packet comes; Close, from any goroutine, makes it
-// return io.EOF within 100 ms. Packet.Data is valid until the next call to
-// Next, Close included. Stats reports the kernel's counters.
+// Next blocks until a packet comes and copies it out of the ring; Poll
+// returns it in place, or ErrTimeout after PollWait. Close, from any
+// goroutine, makes a blocked read return io.EOF within PollWait.
+// Packet.Data is valid until the next call to Next, Poll or Close. Stats
+// reports the kernel's counters.
 //
 // Errors: the filter's *filter.Error, or an *Error naming the interface:
 // wrapping os.ErrPermission without CAP_NET_RAW, ErrNoSuchInterface for an
 // interface that does not exist.
-func OpenLive(cfg LiveConfig) (Source, error) {
+func OpenLive(cfg LiveConfig) (Live, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -124,7 +127,7 @@ func OpenLive(cfg LiveConfig) (Source, error) {
 		afpacket.OptFrameSize(afpacket.DefaultFrameSize),
 		afpacket.OptNumBlocks(max(2, cfg.BufferSize/block)),
 		afpacket.OptBlockTimeout(max(cfg.Timeout, time.Millisecond)),
-		afpacket.OptPollTimeout(pollInterval),
+		afpacket.OptPollTimeout(PollWait),
 	}
 	if name != anyInterface {
 		opts = append(opts, afpacket.OptInterface(name))
@@ -208,7 +211,28 @@ func loopbackIndex() int {
 	return 0
 }
 
+// Next is Poll with a copy into s.buf, waiting until a packet comes: a
+// copy lets Close, from any goroutine, unmap the ring while the caller
+// still reads the last packet.
 func (s *afpacketSource) Next() (Packet, error) {
+	for {
+		p, err := s.read(true)
+		if err != ErrTimeout {
+			return p, err
+		}
+	}
+}
+
+func (s *afpacketSource) Poll() (Packet, error) { return s.read(false) }
+
+// read returns the next packet, in place in the ring or, with copyOut, in
+// s.buf; ErrTimeout after PollWait without one.
+//
+// A read holds readMu, so that Close waits for it before it unmaps the
+// ring, and looks at closed after the kernel's wait: a read that Close
+// has overtaken returns io.EOF and no packet, even one just taken from
+// the ring.
+func (s *afpacketSource) read(copyOut bool) (Packet, error) {
 	s.readMu.Lock()
 	defer s.readMu.Unlock()
 	for {
@@ -218,15 +242,21 @@ func (s *afpacketSource) Next() (Packet, error) {
 		if s.closed.Load() {
 			return Packet{}, io.EOF
 		}
-		ci, err := s.tp.ReadPacketDataTo(s.buf)
+		data, ci, err := s.tp.ZeroCopyReadPacketData()
+		if s.closed.Load() {
+			return Packet{}, io.EOF
+		}
 		if err != nil {
 			if errors.Is(err, afpacket.ErrTimeout) || errors.Is(err, syscall.EINTR) {
-				continue
+				return Packet{}, ErrTimeout
 			}
 			s.err = &Error{File: s.name, Err: fmt.Errorf("read: %w", err)}
 			return Packet{}, s.err
 		}
-		data := s.buf[:ci.CaptureLength]
+		if copyOut {
+			data = s.buf[:copy(s.buf, data)]
+		}
+		ci.CaptureLength = len(data)
 		ci.Timestamp = ci.Timestamp.UTC()
 		ci.AncillaryData = nil
 		if s.checkEarly && ci.Timestamp.Before(s.start) && (s.early == nil || !s.early.Matches(ci, data)) {
@@ -263,9 +293,11 @@ func (s *afpacketSource) readKernelStats() {
 	}
 }
 
-// Close stops the capture, from any goroutine: a Next blocked in another
-// goroutine returns io.EOF. It waits for that Next (100 ms at most), then
-// closes the socket, which also leaves promiscuous mode.
+// Close stops the capture, from any goroutine: a Next or Poll blocked in
+// another goroutine returns io.EOF. It waits for that read (PollWait at
+// most), then unmaps the ring and closes the socket, which also leaves
+// promiscuous mode. The packet a Poll returned goes with the ring: see
+// Live.Poll for the order.
 func (s *afpacketSource) Close() error {
 	s.closed.Store(true)
 	s.readMu.Lock()

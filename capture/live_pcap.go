@@ -18,7 +18,7 @@ import (
 type pcapSource struct {
 	name string
 	lt   layers.LinkType
-	buf  []byte // each packet is copied here, so that Close may free libpcap's buffer
+	buf  []byte // each packet Next returns is copied here, so that Close may free libpcap's buffer; Poll returns it in place
 
 	closed atomic.Bool
 	readMu sync.Mutex // held by Next while it reads, by Close to close the handle
@@ -35,13 +35,15 @@ type pcapSource struct {
 // libpcap) it uses libpcap through gopacket/pcap, with libpcap's link types
 // (Linux cooked for "any") and libpcap's filter compiler for the whole
 // pcap-filter(7) syntax. The API and behaviour are those of the default
-// build: Close from any goroutine makes a blocked Next return io.EOF
-// promptly, Packet.Data is valid until the next call to Next, Stats reports
+// build: Close from any goroutine makes a blocked read return io.EOF
+// promptly, Next copies each packet and Poll does not (Packet.Data points
+// into libpcap's buffer, valid until the next Next, Poll or Close; see
+// Live.Poll for the order), Stats reports
 // libpcap's kernel counters. Errors: the filter's *filter.Error, or an
 // *Error naming the interface (wrapping os.ErrPermission without the
 // privilege to capture, ErrNoSuchInterface for an interface that does not
 // exist).
-func OpenLive(cfg LiveConfig) (Source, error) {
+func OpenLive(cfg LiveConfig) (Live, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -66,9 +68,9 @@ func OpenLive(cfg LiveConfig) (Source, error) {
 	if err := in.SetPromisc(!cfg.NoPromisc && name != anyInterface); err != nil {
 		return nil, pcapErr(name, err)
 	}
-	// The timeout is also how long a blocked Next waits before it looks
-	// whether Close was called.
-	if err := in.SetTimeout(min(cfg.Timeout, pollInterval)); err != nil {
+	// The timeout is also how long a read waits before Poll reports
+	// ErrTimeout and a blocked Next looks whether Close was called.
+	if err := in.SetTimeout(min(cfg.Timeout, PollWait)); err != nil {
 		return nil, pcapErr(name, err)
 	}
 	if err := in.SetBufferSize(cfg.BufferSize); err != nil {
@@ -107,39 +109,55 @@ func pcapErr(name string, err error) error {
 	return &Error{File: name, Err: fmt.Errorf("libpcap: %w", err)}
 }
 
+// Next is Poll with a copy into s.buf, waiting until a packet comes, so
+// that Close may free libpcap's buffer while the caller reads the packet.
 func (s *pcapSource) Next() (Packet, error) {
+	for {
+		p, err := s.read(true)
+		if err != ErrTimeout {
+			return p, err
+		}
+	}
+}
+
+func (s *pcapSource) Poll() (Packet, error) { return s.read(false) }
+
+// read returns the next packet, in place in libpcap's buffer or, with
+// copyOut, in s.buf; ErrTimeout after libpcap's timeout without one. It
+// holds readMu and looks at closed after libpcap's wait, as the AF_PACKET
+// read does.
+func (s *pcapSource) read(copyOut bool) (Packet, error) {
 	s.readMu.Lock()
 	defer s.readMu.Unlock()
-	for {
-		if s.err != nil {
-			return Packet{}, s.err
-		}
-		if s.closed.Load() {
-			return Packet{}, io.EOF
-		}
-		data, ci, err := s.h.ZeroCopyReadPacketData()
-		if err != nil {
-			if err == pcap.NextErrorTimeoutExpired {
-				continue
-			}
-			if s.closed.Load() {
-				return Packet{}, io.EOF
-			}
-			s.err = &Error{File: s.name, Err: fmt.Errorf("read: %w", err)}
-			return Packet{}, s.err
-		}
-		n := copy(s.buf, data)
-		data = s.buf[:n]
-		ci.CaptureLength = n
-		ci.Timestamp = ci.Timestamp.UTC()
-		ci.AncillaryData = nil
-		frame := s.packets.Add(1)
-		s.bytes.Add(uint64(n))
-		if ci.CaptureLength < ci.Length {
-			s.snaplenCut.Add(1)
-		}
-		return Packet{Data: data, CI: ci, LinkType: s.lt, Frame: frame}, nil
+	if s.err != nil {
+		return Packet{}, s.err
 	}
+	if s.closed.Load() {
+		return Packet{}, io.EOF
+	}
+	data, ci, err := s.h.ZeroCopyReadPacketData()
+	if s.closed.Load() {
+		return Packet{}, io.EOF
+	}
+	if err != nil {
+		if err == pcap.NextErrorTimeoutExpired {
+			return Packet{}, ErrTimeout
+		}
+		s.err = &Error{File: s.name, Err: fmt.Errorf("read: %w", err)}
+		return Packet{}, s.err
+	}
+	if copyOut {
+		data = s.buf[:copy(s.buf, data)]
+	}
+	ci.CaptureLength = len(data)
+	ci.Timestamp = ci.Timestamp.UTC()
+	ci.AncillaryData = nil
+	frame := s.packets.Add(1)
+	s.bytes.Add(uint64(len(data)))
+	if ci.CaptureLength < ci.Length {
+		s.snaplenCut.Add(1)
+	}
+	return Packet{Data: data, CI: ci, LinkType: s.lt, Frame: frame}, nil
 }
 
 // Stats may be called from any goroutine, also after Close.
@@ -163,8 +181,10 @@ func (s *pcapSource) readKernelStats() {
 	}
 }
 
-// Close stops the capture, from any goroutine: a Next blocked in another
-// goroutine returns io.EOF. It waits for that Next (100 ms at most).
+// Close stops the capture, from any goroutine: a Next or Poll blocked in
+// another goroutine returns io.EOF. It waits for that read (PollWait at
+// most), then frees libpcap's buffer, and with it the packet a Poll
+// returned.
 func (s *pcapSource) Close() error {
 	s.closed.Store(true)
 	s.readMu.Lock()

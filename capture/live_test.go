@@ -428,3 +428,156 @@ func TestLiveKernelDrops(t *testing.T) {
 	}
 	t.Logf("stats %+v", st)
 }
+
+// udpSink listens on 127.0.0.1 for UDP and returns a socket connected to
+// it, so that datagrams written to the socket cross lo.
+func udpSink(t *testing.T) (net.Conn, int) {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	c, err := net.Dial("udp4", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, pc.LocalAddr().(*net.UDPAddr).Port
+}
+
+// datagram is the payload of the i-th datagram a test sends.
+func datagram(i int) []byte { return fmt.Appendf(nil, "datagram %06d of TestLivePoll", i) }
+
+// udpPayload is the UDP payload of a captured IPv4 packet.
+func udpPayload(t *testing.T, p Packet) []byte {
+	t.Helper()
+	pkt := gopacket.NewPacket(p.Data, layers.LayerTypeEthernet, gopacket.Default)
+	udp, _ := pkt.Layer(layers.LayerTypeUDP).(*layers.UDP)
+	if udp == nil {
+		t.Fatalf("captured packet without UDP: %v", pkt)
+	}
+	return udp.Payload
+}
+
+// TestLivePoll checks Live.Poll: ErrTimeout within about PollWait when
+// nothing comes, then the datagrams sent, each once and in order, in
+// place; io.EOF for a Poll blocked in another goroutine when Close comes.
+func TestLivePoll(t *testing.T) {
+	requireRoot(t)
+	c, port := udpSink(t)
+	src, err := OpenLive(LiveConfig{Interface: loopbackName(t), Filter: fmt.Sprintf("udp dst port %d", port), Timeout: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+
+	start := time.Now()
+	if _, err := src.Poll(); err != ErrTimeout {
+		t.Fatalf("Poll without traffic: %v, want ErrTimeout", err)
+	}
+	if d := time.Since(start); d > 20*PollWait {
+		t.Errorf("Poll without traffic took %v, PollWait is %v", d, PollWait)
+	}
+
+	const sent = 50
+	for i := range sent {
+		if _, err := c.Write(datagram(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := 0
+	for deadline := time.Now().Add(5 * time.Second); got < sent && time.Now().Before(deadline); {
+		p, err := src.Poll()
+		if err == ErrTimeout {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("Poll: %v", err)
+		}
+		if pl := udpPayload(t, p); !bytes.Equal(pl, datagram(got)) {
+			t.Fatalf("packet %d: payload %q, want %q", got, pl, datagram(got))
+		}
+		if p.CI.CaptureLength != len(p.Data) || p.CI.Timestamp.Location() != time.UTC || p.Frame != uint64(got+1) {
+			t.Errorf("packet %d: capture info %+v, frame %d", got, p.CI, p.Frame)
+		}
+		got++
+	}
+	if got != sent {
+		t.Fatalf("%d of %d datagrams captured", got, sent)
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := src.Poll(); err != ErrTimeout {
+				done <- err
+				return
+			}
+		}
+	}()
+	time.Sleep(5 * PollWait)
+	closed := time.Now()
+	src.Close()
+	select {
+	case err := <-done:
+		if err != io.EOF {
+			t.Errorf("Poll blocked during Close: %v, want io.EOF", err)
+		}
+		if d := time.Since(closed); d > time.Second {
+			t.Errorf("Poll took %v to return after Close", d)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("Close did not unblock Poll")
+	}
+	if _, err := src.Poll(); err != io.EOF {
+		t.Errorf("Poll after Close: %v, want io.EOF", err)
+	}
+	if st := src.Stats(); st.Packets != sent || st.KernelPackets < sent {
+		t.Errorf("stats %+v after %d datagrams", st, sent)
+	}
+}
+
+// TestLivePollAllocs pins that reading a live packet allocates nothing:
+// a burst of datagrams is sent on lo and each Poll returns one of them,
+// in place in the ring. Next, which copies into the source's buffer,
+// allocates nothing either.
+func TestLivePollAllocs(t *testing.T) {
+	requireRoot(t)
+	c, port := udpSink(t)
+	src, err := OpenLive(LiveConfig{Interface: loopbackName(t), Filter: fmt.Sprintf("udp dst port %d", port), Timeout: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	const runs = 500
+	for _, read := range []struct {
+		name string
+		fn   func() (Packet, error)
+	}{{"Poll", src.Poll}, {"Next", src.Next}} {
+		t.Run(read.name, func(t *testing.T) {
+			// AllocsPerRun calls the function once more to warm up.
+			for i := range runs + 1 {
+				if _, err := c.Write(datagram(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			time.Sleep(100 * time.Millisecond) // the kernel retires the blocks
+			var got, bad int
+			allocs := testing.AllocsPerRun(runs, func() {
+				p, err := read.fn()
+				if err != nil || len(p.Data) == 0 {
+					bad++
+					return
+				}
+				got++
+			})
+			if bad > 0 || got != runs+1 {
+				t.Fatalf("%d packets read, %d reads without one, of %d datagrams sent", got, bad, runs+1)
+			}
+			if allocs != 0 {
+				t.Errorf("%s: %v allocations per live packet, want 0", read.name, allocs)
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"errors"
 	"io"
 	"math/big"
 	"net"
@@ -22,6 +23,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tlsresume/tlsresume/capture"
+	"github.com/tlsresume/tlsresume/flows"
+	"github.com/tlsresume/tlsresume/sessions"
 )
 
 // needLive skips a test that captures live unless it runs as root.
@@ -251,5 +256,142 @@ func TestLiveSIGINT(t *testing.T) {
 	checkLive(t, out.String(), truth)
 	if !strings.Contains(out.String(), `"interrupted":true`) || !strings.Contains(out.String(), `"type":"session"`) {
 		t.Errorf("no interrupted summary or no sessions:\n%s", out.String())
+	}
+}
+
+// openLo opens a live capture on lo with filter, a tracker and its output
+// for readLive.
+func openLo(t *testing.T, filter string) (capture.Live, *flows.Tracker, *output) {
+	t.Helper()
+	src, err := capture.OpenLive(capture.LiveConfig{Interface: "lo", Filter: filter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	out := newOutput(io.Discard, "ndjson")
+	ss := sessions.New(sessions.Config{EmitConn: out.conn, EmitSession: out.session})
+	tr := flows.NewTracker(flows.Config{Workers: 2}, ss)
+	t.Cleanup(tr.Close)
+	return src, tr, out
+}
+
+// TestReadLiveStops checks readLive's ways to stop and its clock: it
+// ticks once a second with no traffic at all, stops at --duration, within
+// a poll of the context's end, and at -c packets; each time it has closed
+// the source.
+func TestReadLiveStops(t *testing.T) {
+	needLive(t)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, c)
+			c.Close()
+		}
+	}()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	tests := []struct {
+		name     string
+		o        options
+		cancel   time.Duration // the context ends after this, if not 0
+		traffic  bool          // a TCP connection to port (3 handshake packets at least)
+		want     error
+		min, max time.Duration // how long readLive runs
+		ticks    int           // o.onTick calls, at least
+		packets  uint64        // exactly, when not 0
+	}{
+		{name: "duration idle", o: options{duration: 2500 * time.Millisecond}, min: 2500 * time.Millisecond, max: 3500 * time.Millisecond, ticks: 2},
+		{name: "signal idle", o: options{}, cancel: 300 * time.Millisecond, want: context.Canceled, min: 300 * time.Millisecond, max: 800 * time.Millisecond},
+		{name: "count", o: options{count: 3}, traffic: true, max: 3 * time.Second, packets: 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src, tr, _ := openLo(t, "tcp port "+port)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tc.cancel > 0 {
+				time.AfterFunc(tc.cancel, cancel)
+			}
+			ticks := 0
+			tc.o.onTick = func() { ticks++ }
+			if tc.traffic {
+				go func() {
+					time.Sleep(100 * time.Millisecond)
+					if c, err := net.Dial("tcp4", ln.Addr().String()); err == nil {
+						c.Write([]byte("three packets and more"))
+						c.Close()
+					}
+				}()
+			}
+			start := time.Now()
+			err := readLive(ctx, src, tr, &tc.o)
+			took := time.Since(start)
+			if !errors.Is(err, tc.want) && err != tc.want {
+				t.Errorf("readLive: %v, want %v", err, tc.want)
+			}
+			if took < tc.min || took > tc.max {
+				t.Errorf("readLive ran %v, want %v to %v", took, tc.min, tc.max)
+			}
+			if ticks < tc.ticks {
+				t.Errorf("%d ticks in %v without traffic, want %d", ticks, took, tc.ticks)
+			}
+			if n := tr.Counters().Packets; tc.packets != 0 && n != tc.packets {
+				t.Errorf("%d packets read, want %d", n, tc.packets)
+			}
+			if _, err := src.Poll(); err != io.EOF {
+				t.Errorf("Poll after readLive: %v, want io.EOF (closed)", err)
+			}
+		})
+	}
+}
+
+// TestReadLivePrompt checks that a verdict comes out as soon as the
+// kernel hands over the handshake, not at the next tick: connections
+// made at five phases of the second each have their conn event within
+// 300 ms of the client's ConnectionState.
+func TestReadLivePrompt(t *testing.T) {
+	needLive(t)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	serveTLS(t, ln, func(tc *tls.Conn) { io.Copy(io.Discard, tc) })
+	src, tr, out := openLo(t, "tcp port "+strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- readLive(ctx, src, tr, &options{}) }()
+	time.Sleep(200 * time.Millisecond)
+	for i := range 5 {
+		if i > 0 {
+			time.Sleep(370 * time.Millisecond) // another phase of the 1 s tick
+		}
+		conn, err := net.Dial("tcp4", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS13})
+		if err := tc.Handshake(); err != nil {
+			t.Fatal(err)
+		}
+		shook := time.Now()
+		for out.tls.Load() < int64(i+1) && time.Since(shook) < 2*time.Second {
+			time.Sleep(2 * time.Millisecond)
+		}
+		if d := time.Since(shook); out.tls.Load() < int64(i+1) || d > 300*time.Millisecond {
+			t.Errorf("connection %d: %d conn events, the last %v after the handshake, want within 300 ms", i, out.tls.Load(), d)
+		}
+		tc.Close()
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("readLive: %v", err)
 	}
 }

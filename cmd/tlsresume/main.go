@@ -288,7 +288,7 @@ func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 				}
 			}
 		}
-		readErr = readLive(ctx, src, tr, &o)
+		readErr = readLive(ctx, src.(capture.Live), tr, &o)
 	} else {
 		prog := newProgress(stderr, stdout, src, out, o.files)
 		readErr = readAll(ctx, src, tr, prog, o.count)
