@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -76,6 +77,10 @@ type frontEntry struct {
 	worker   int
 	last     time.Time
 	finished bool // the front's copy of the worker's stateDone: drop its packets here
+	// done is set by the worker the moment it finishes the flow, read by
+	// the front on every packet: the packets that follow are dropped here,
+	// before they are copied, without waiting for the next hand-off.
+	done atomic.Bool
 	closing  bool // FIN or RST seen
 	hasSYN   bool // the client's SYN was seen
 	synSeq   uint32
@@ -181,7 +186,7 @@ func (t *Tracker) tcp(data []byte, ci gopacket.CaptureInfo, lt layers.LinkType, 
 		t.end(e)
 		e = nil
 	}
-	if e != nil && e.finished {
+	if e != nil && (e.finished || e.done.Load()) {
 		e.last = ci.Timestamp
 		if h.flags&(tcpFIN|tcpRST) != 0 {
 			e.closing = true

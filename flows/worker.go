@@ -170,6 +170,7 @@ func (c *conn) abandon() {
 // non-nil) or it gave nothing.
 func (w *worker) done1(c *conn, ob *verdict.Observation) {
 	c.state = stateDone
+	c.fe.done.Store(true)
 	c.stream.release()
 	c.stream, c.hs = nil, nil
 	delete(w.active, c)
