@@ -357,6 +357,11 @@ func (fr *fileReader) fail(err error, mid bool, where string) error {
 		return &Error{File: fr.name, Err: truncated(after, inGzipStream)}
 	case gzErr != nil:
 		return &Error{File: fr.name, Err: fmt.Errorf("corrupt gzip stream%s: %w", after, gzErr)}
+	case fr.stream.scan != nil && fr.stream.scan.bad != "" && (errors.Is(err, io.ErrUnexpectedEOF) || err == io.EOF && mid || eof):
+		// The scanner reads the block lengths ahead of pcapgo and stops
+		// at the first that cannot be right; pcapgo, trusting it, runs
+		// off the end of the file there, which is no cut.
+		return &Error{File: fr.name, Err: fmt.Errorf("malformed %s%s: %s", fr.kind(), after, fr.stream.scan.bad)}
 	case errors.Is(err, io.ErrUnexpectedEOF), err == io.EOF && mid:
 		return &Error{File: fr.name, Err: truncated(after, where)}
 	case fr.format == formatPcapng && eof && fr.consumed() && strings.HasSuffix(err.Error(), io.ErrUnexpectedEOF.Error()):

@@ -67,6 +67,13 @@ const (
 	// length, and the first body word (the byte-order magic of a Section
 	// Header Block, the secrets type of a Decryption Secrets Block).
 	ngHeaderLen = 12
+	// ngEPBFixed is what the scanner reads of an Enhanced Packet Block
+	// after its header: timestamp (upper, lower) and captured length.
+	ngEPBFixed = 12
+	// ngEPBOverhead is an Enhanced Packet Block without packet data or
+	// options: type, length, interface, timestamp (2 words), captured and
+	// original length, trailing length (Section 4.3).
+	ngEPBOverhead = 32
 )
 
 // pcapng block types (draft-ietf-opsawg-pcapng, Sections 4.1 and 4.8) and
@@ -91,14 +98,23 @@ const (
 // secrets to itself. It stops looking at the first block whose length is
 // not one (pcapgo reports the file as malformed there, or before).
 type ngScanner struct {
-	order  binary.ByteOrder // of the current section; nil before the first
-	skip   uint64           // bytes of the current block still to pass over
-	hdr    [ngHeaderLen]byte
-	nhdr   int
-	dsb    []byte // the Decryption Secrets Block being collected, from its body
-	want   int    // bytes of it still to collect
+	order binary.ByteOrder // of the current section; nil before the first
+	skip  uint64           // bytes of the current block still to pass over
+	hdr   [ngHeaderLen]byte
+	nhdr  int
+	dsb   []byte // the Decryption Secrets Block being collected, from its body
+	want  int    // bytes of it still to collect
+	// epb holds the fixed fields of an Enhanced Packet Block after its
+	// interface ID (timestamp, captured length), nepb how many are in.
+	epb    [ngEPBFixed]byte
+	nepb   int
+	epbLen uint32 // the block's total length, while epb fills
+	inEPB  bool
 	broken bool
-	found  []Secrets // complete blocks, for the Source to pass on
+	// bad says why the scanner stopped when a block's lengths cannot be
+	// right; the file is then malformed, not cut, whatever pcapgo says.
+	bad   string
+	found []Secrets // complete blocks, for the Source to pass on
 	// packets counts the packet blocks seen. frames holds, for each
 	// block that Wireshark counts as a frame but pcapgo does not return
 	// (custom blocks, systemd journal entries), how many packet blocks
@@ -118,6 +134,14 @@ func (sc *ngScanner) feed(p []byte) {
 			p = p[n:]
 			if sc.want == 0 {
 				sc.secrets()
+			}
+		case sc.inEPB:
+			n := copy(sc.epb[sc.nepb:], p)
+			sc.nepb += n
+			p = p[n:]
+			if sc.nepb == ngEPBFixed {
+				sc.inEPB, sc.nepb = false, 0
+				sc.enhanced()
 			}
 		case sc.skip > 0:
 			n := min(sc.skip, uint64(len(p)))
@@ -147,7 +171,7 @@ func (sc *ngScanner) header() {
 		case binary.BigEndian.Uint32(h[8:]) == ngByteOrderMagic:
 			sc.order = binary.BigEndian
 		default:
-			sc.broken = true
+			sc.broken = true // pcapgo names the bad magic
 			return
 		}
 	}
@@ -158,8 +182,12 @@ func (sc *ngScanner) header() {
 	// Section 3.1: the Block Total Length counts the whole block, a
 	// multiple of 4, at least the two length fields and the type.
 	length := sc.order.Uint32(h[4:])
-	if length < ngMinBlockLength || length%4 != 0 {
-		sc.broken = true
+	if length < ngMinBlockLength {
+		sc.stop(fmt.Sprintf("block length %d below the minimum of %d", length, ngMinBlockLength))
+		return
+	}
+	if length%4 != 0 {
+		sc.stop(fmt.Sprintf("block length %d not a multiple of 4", length))
 		return
 	}
 	rest := uint64(length) - ngHeaderLen
@@ -180,7 +208,30 @@ func (sc *ngScanner) header() {
 		}
 		return
 	}
+	if sc.order.Uint32(h) == ngEnhancedPacket {
+		if length < ngEPBOverhead {
+			sc.stop(fmt.Sprintf("enhanced packet block length %d below the minimum of %d", length, ngEPBOverhead))
+			return
+		}
+		sc.inEPB, sc.epbLen = true, length
+		sc.skip = rest - ngEPBFixed
+		return
+	}
 	sc.skip = rest
+}
+
+// enhanced checks the captured length of an Enhanced Packet Block against
+// the block's length: the packet data, padded to 32 bits, must fit.
+func (sc *ngScanner) enhanced() {
+	caplen := uint64(sc.order.Uint32(sc.epb[8:]))
+	if room := uint64(sc.epbLen - ngEPBOverhead); (caplen+3)&^3 > room {
+		sc.stop(fmt.Sprintf("enhanced packet block captured length %d beyond its block of %d bytes", caplen, sc.epbLen))
+	}
+}
+
+// stop ends the scan at a block whose lengths cannot be right.
+func (sc *ngScanner) stop(why string) {
+	sc.broken, sc.bad = true, why
 }
 
 // secrets takes the secrets out of a collected Decryption Secrets Block:
