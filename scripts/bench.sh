@@ -230,7 +230,7 @@ SUMMARY=$(grep '"type":"summary"' "$TMP/tlsresume.out" | tail -1)
 [[ -n $SUMMARY ]] || die "no summary line in tlsresume's output"
 first() { grep -o "\"$1\":[0-9]*" <<<"$2" | head -1 | cut -d: -f2; }
 BYM=$(grep -o '"by_method":{[^}]*}' <<<"$SUMMARY" | head -1)
-GOT="$(first tls_connections "$SUMMARY") $(first resumed "$SUMMARY") $(first ticket "$BYM") $(first psk "$BYM") $(first session_id "$BYM") $(first rejected "$SUMMARY")"
+GOT="$(first tls_connections "$SUMMARY") $(first resumed "$SUMMARY") $(first ticket "$BYM") $(first psk "$BYM") $(first session_id "$BYM") $(first rejected_offers "$SUMMARY")"
 status=0
 # check WHAT VERDICT "COUNTS" "COUNTS": VERDICT 1 makes a difference fail the run, 0 only reports it
 check() {
@@ -249,7 +249,7 @@ check() {
 if ((HAVE_GZ)); then
 	SUMGZ=$(grep '"type":"summary"' "$TMP/tlsresume-gz.out" | tail -1)
 	BYMGZ=$(grep -o '"by_method":{[^}]*}' <<<"$SUMGZ" | head -1)
-	GOTGZ="$(first tls_connections "$SUMGZ") $(first resumed "$SUMGZ") $(first ticket "$BYMGZ") $(first psk "$BYMGZ") $(first session_id "$BYMGZ") $(first rejected "$SUMGZ")"
+	GOTGZ="$(first tls_connections "$SUMGZ") $(first resumed "$SUMGZ") $(first ticket "$BYMGZ") $(first psk "$BYMGZ") $(first session_id "$BYMGZ") $(first rejected_offers "$SUMGZ")"
 	check "tlsresume on FILE.gz vs on FILE: .gz, plain" 1 "$GOTGZ" "$GOT"
 fi
 if [[ -n $TRUTH ]]; then
