@@ -80,11 +80,11 @@ type frontEntry struct {
 	// done is set by the worker the moment it finishes the flow, read by
 	// the front on every packet: the packets that follow are dropped here,
 	// before they are copied, without waiting for the next hand-off.
-	done atomic.Bool
-	closing  bool // FIN or RST seen
-	hasSYN   bool // the client's SYN was seen
-	synSeq   uint32
-	sent     bool // its first packet went to the worker
+	done    atomic.Bool
+	closing bool // FIN or RST seen
+	hasSYN  bool // the client's SYN was seen
+	synSeq  uint32
+	sent    bool // its first packet went to the worker
 }
 
 // orderEntry names a flow in the eviction order; gen tells a stale entry
