@@ -19,18 +19,6 @@ import (
 	"github.com/tlsresume/tlsresume/verdict"
 )
 
-// expectFailure is a check that fails because of a known bug: while the
-// bug is there the test passes and says so; the day the check passes the
-// test fails, so that the mark is removed with the bug.
-func expectFailure(t *testing.T, bug string, passed bool) {
-	t.Helper()
-	if passed {
-		t.Errorf("known bug fixed, remove its expectFailure: %s", bug)
-		return
-	}
-	t.Logf("known bug (expected failure): %s", bug)
-}
-
 // TestUnreadableClientDirection: when the client's direction becomes
 // unreadable (a kept message announced over the bound, or garbage after
 // the ClientHello), the server's direction still holds the ServerHello,
@@ -70,10 +58,11 @@ func TestUnreadableClientDirection(t *testing.T) {
 // (scripts/hostile.sh) run these at scale; here they run small, measured
 // as live heap after a GC with the Tracker still holding everything.
 
-const (
-	bugFinishedMemory = "a connection whose verdict is known costs ~1.3 KB with its session (flow entries ~0.4 KB, " +
-		"the session ~0.8 KB: keys, members, the issuer record), want at most 1 KB"
-)
+// maxFinishedConn bounds a connection whose verdict is known, with its
+// session: measured 1347 bytes (flow entries ~0.4 KB, the session ~0.8 KB:
+// keys, members, the issuer record). The goal is 1 KB and is not met
+// (README, Limits); this bound catches growth.
+const maxFinishedConn = 1536
 
 // liveHeap returns the bytes in use after a collection.
 func liveHeap() uint64 {
@@ -163,7 +152,9 @@ func TestMemoryFinishedConns(t *testing.T) {
 	segs := inOrder(fl, 1460)
 	per, count := feedConns(t, 4000, func(int) []segment { return segs })
 	t.Logf("%.0f bytes per finished connection (with its session); counters %+v", per, count)
-	expectFailure(t, bugFinishedMemory, per <= 1024)
+	if per > maxFinishedConn {
+		t.Errorf("%.0f bytes per finished connection, want at most %d", per, maxFinishedConn)
+	}
 }
 
 // TestMemoryStalledHellos: connections that stop in the middle of a large
