@@ -78,8 +78,13 @@ func TestQUICTruth(t *testing.T) {
 				if c.Retry != tr.Retry {
 					t.Errorf("conn %d: retry %v, truth %v", c.ID, c.Retry, tr.Retry)
 				}
-				if c.ZeroRTTPackets != tr.ZeroRTTPackets && !damaged {
-					t.Errorf("conn %d: %d 0-RTT packets, the client's qlog says %d", c.ID, c.ZeroRTTPackets, tr.ZeroRTTPackets)
+				// zero_rtt_packets counts the 0-RTT packets captured
+				// before the verdict (README): a client still sending
+				// 0-RTT after the server's first flight reached the
+				// capture sends more than that, as happens under load.
+				// None, or more than the client sent, is always wrong.
+				if got, sent := c.ZeroRTTPackets, tr.ZeroRTTPackets; !damaged && (got > sent || (sent > 0) != (got > 0)) {
+					t.Errorf("conn %d: %d 0-RTT packets, the client's qlog says it sent %d", c.ID, got, sent)
 				}
 				if c.EarlyData != (tr.ZeroRTTPackets > 0) {
 					t.Errorf("conn %d: early_data %v, the client sent %d 0-RTT packets", c.ID, c.EarlyData, tr.ZeroRTTPackets)
