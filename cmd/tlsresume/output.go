@@ -18,6 +18,7 @@ import (
 type output struct {
 	w      *bufio.Writer
 	enc    *json.Encoder
+	buf    []byte // a conn event, encoded by sessions.Conn.AppendJSON
 	format string
 	err    error
 	// flushEach writes every event out at once (live capture), so that a
@@ -58,8 +59,12 @@ func (o *output) conn(c *sessions.Conn) {
 		o.metrics.conn(c)
 	}
 	o.tls.Add(1)
-	if o.format != "text" {
-		o.write(c)
+	if o.format != "text" && o.err == nil {
+		o.buf = append(c.AppendJSON(o.buf[:0]), '\n')
+		_, o.err = o.w.Write(o.buf)
+		if o.err == nil && o.flushEach {
+			o.err = o.w.Flush()
+		}
 	}
 }
 
