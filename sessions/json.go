@@ -31,7 +31,7 @@ func (c *Conn) AppendJSON(b []byte) []byte {
 	b = append(b, `,"sni":`...)
 	b = appendString(b, c.SNI)
 	b = append(b, `,"alpn":`...)
-	b = appendStrings(b, c.ALPN)
+	b = appendList(b, c.ALPN, appendString)
 	b = append(b, `,"version":`...)
 	b = appendString(b, c.Version)
 	b = append(b, `,"cipher":`...)
@@ -41,18 +41,7 @@ func (c *Conn) AppendJSON(b []byte) []byte {
 	b = append(b, `,"resumption":`...)
 	b = appendMethod(b, c.Resumption)
 	b = append(b, `,"offered":`...)
-	if c.Offered == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, m := range c.Offered {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendMethod(b, m)
-		}
-		b = append(b, ']')
-	}
+	b = appendList(b, c.Offered, appendMethod)
 	b = append(b, `,"rejected":`...)
 	b = strconv.AppendBool(b, c.Rejected)
 	b = append(b, `,"session":`...)
@@ -60,33 +49,11 @@ func (c *Conn) AppendJSON(b []byte) []byte {
 	b = append(b, `,"resumes":`...)
 	b = appendIntPtr(b, c.Resumes)
 	b = append(b, `,"issued":`...)
-	if c.Issued == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range c.Issued {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendIssued(b, &c.Issued[i])
-		}
-		b = append(b, ']')
-	}
+	b = appendList(b, c.Issued, appendIssued)
 	b = append(b, `,"history":`...)
 	b = appendString(b, c.History)
 	b = append(b, `,"notes":`...)
-	if c.Notes == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, n := range c.Notes {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, string(n))
-		}
-		b = append(b, ']')
-	}
+	b = appendList(b, c.Notes, func(b []byte, n verdict.Note) []byte { return appendString(b, string(n)) })
 	b = append(b, `,"ja3":`...)
 	b = appendStringPtr(b, c.JA3)
 	b = append(b, `,"ja4":`...)
@@ -152,7 +119,7 @@ func appendEndpoint(b []byte, e verdict.Endpoint) []byte {
 	return append(b, '}')
 }
 
-func appendIssued(b []byte, is *verdict.Issued) []byte {
+func appendIssued(b []byte, is verdict.Issued) []byte {
 	b = append(b, `{"kind":`...)
 	b = appendString(b, is.Kind.String())
 	b = append(b, `,"digest":`...)
@@ -179,16 +146,18 @@ func appendMethod(b []byte, m verdict.Method) []byte {
 	return appendString(b, m.String())
 }
 
-func appendStrings(b []byte, ss []string) []byte {
-	if ss == nil {
+// appendList writes s as a JSON array, or null when it is nil (as
+// encoding/json does), each element with each.
+func appendList[T any](b []byte, s []T, each func([]byte, T) []byte) []byte {
+	if s == nil {
 		return append(b, "null"...)
 	}
 	b = append(b, '[')
-	for i, s := range ss {
+	for i, v := range s {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, s)
+		b = each(b, v)
 	}
 	return append(b, ']')
 }
