@@ -32,7 +32,18 @@ type quicConn struct {
 	vn      bool // the server sent Version Negotiation
 	scidLen int  // the length of the Source Connection ID of the client's first Initial
 	keys    *quicKeys
+	// early holds copies of the server's Handshake packets captured
+	// before its ServerHello (datagrams reordered on the way), when a key
+	// log is given: they are opened once the ServerHello gives the keys.
+	early      [][]byte
+	earlyBytes int
 }
+
+// Bounds of the server Handshake packets kept before the ServerHello.
+const (
+	maxEarlyHandshake      = 4
+	maxEarlyHandshakeBytes = 8 << 10
+)
 
 // datagram takes one UDP payload of direction d: every coalesced packet
 // in it (RFC 9000, Section 12.2), up to a short header, whose length the
@@ -74,9 +85,34 @@ func (q *quicConn) datagram(d int, p []byte) {
 		case quic.PacketInitial:
 			q.initial(d, &pkt)
 		case quic.PacketHandshake:
-			if q.keys != nil && d == 1 {
+			switch {
+			case d != 1:
+			case q.keys != nil:
+				q.replayEarly()
 				q.handshakePacket(&pkt)
+			case q.c.w.cfg.Keys != nil && len(q.early) < maxEarlyHandshake && q.earlyBytes+len(pkt.Raw) <= maxEarlyHandshakeBytes:
+				q.early = append(q.early, bytes.Clone(pkt.Raw))
+				q.earlyBytes += len(pkt.Raw)
 			}
+		}
+	}
+	if q.keys != nil && q.c.state == stateReading {
+		q.replayEarly()
+	}
+}
+
+// replayEarly opens the server's Handshake packets kept before its
+// ServerHello, now that the keys are known. It runs between packets, not
+// from within the ServerHello's frames: the openers share one buffer.
+func (q *quicConn) replayEarly() {
+	early := q.early
+	q.early, q.earlyBytes = nil, 0
+	for _, raw := range early {
+		if q.c.state != stateReading || q.keys == nil {
+			return
+		}
+		if pkt, _, err := quic.NextPacket(raw, -1); err == nil && pkt.Type == quic.PacketHandshake {
+			q.handshakePacket(&pkt)
 		}
 	}
 }
@@ -253,4 +289,5 @@ func (q *quicConn) unjudged(count *Counters) { count.NoHello++ }
 func (q *quicConn) release() {
 	q.crypto, q.msgs = [2]quic.CryptoStream{}, [2]tlsparse.Assembler{}
 	q.keys = nil
+	q.early, q.earlyBytes = nil, 0
 }
