@@ -26,6 +26,7 @@ import (
 // for the connections that sent 0-RTT, and a full handshake's Certificate
 // is seen.
 func TestQUICKeylogLinks(t *testing.T) {
+	skipQUICGenUnderRace(t)
 	for _, name := range quicgen.ScenarioNames() {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), name+".pcap")

@@ -18,6 +18,7 @@ import (
 // made, Retry, the version, the 0-RTT packets it sent, and for the damaged
 // capture that a lost or reordered Initial never makes a wrong verdict.
 func TestQUICTruth(t *testing.T) {
+	skipQUICGenUnderRace(t)
 	for _, name := range quicgen.ScenarioNames() {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), name+".pcap")
@@ -141,5 +142,19 @@ func checkEarlyDataFinding(t *testing.T, out string, truth []quicgen.Conn) {
 		if want[srv] == 0 {
 			t.Errorf("server %s: early_data finding, but no client sent 0-RTT there", srv)
 		}
+	}
+}
+
+// skipQUICGenUnderRace skips a test that makes traffic with quic-go when
+// the race detector is on: quic-go v0.65.0 races with itself when a
+// client opens a stream on a 0-RTT connection while the handshake
+// applies the server's transport parameters (connection.go:2460 against
+// :3028, seen in .ci/run). The test runs in the plain go test ./...;
+// .ci/run leaves internal/quicgen out of its -race pass for the same
+// reason.
+func skipQUICGenUnderRace(t *testing.T) {
+	t.Helper()
+	if raceDetector {
+		t.Skip("quic-go v0.65.0 has a data race of its own in 0-RTT stream opening; this test runs without -race")
 	}
 }
