@@ -101,12 +101,8 @@ func (w *worker) packet(it *item, data []byte) {
 	}
 	c := w.flows[it.fe]
 	if c == nil && !it.first {
-		// Finished and forgotten here: the front had not heard yet.
-		w.count.PacketsSkipped++
-		return
-	}
-	if c != nil && c.state == stateDone {
-		c.last = ts
+		// Finished, and forgotten here at once (done1): the front had
+		// not heard yet.
 		w.count.PacketsSkipped++
 		return
 	}
@@ -174,6 +170,9 @@ func (w *worker) done1(c *conn, ob *verdict.Observation) {
 	c.stream.release()
 	c.stream, c.hs = nil, nil
 	delete(w.active, c)
+	// The front drops the flow's packets from now on (fe.done); those
+	// already on their way find no conn and are skipped as finished.
+	delete(w.flows, c.fe)
 	select {
 	case w.done <- c.fe:
 	default: // the front will drop its packets later; the worker drops them meanwhile
@@ -197,7 +196,7 @@ func (w *worker) tick(it *item) {
 	if it.slow {
 		for k, c := range w.flows {
 			idle := w.now.Sub(c.last)
-			if (c.state == stateDone && idle > w.cfg.FinishedTimeout) || (c.state == stateWaiting && idle > w.cfg.IdleTimeout) {
+			if c.state == stateWaiting && idle > w.cfg.IdleTimeout {
 				delete(w.flows, k)
 			}
 		}
