@@ -113,6 +113,10 @@ func Generate(ctx context.Context, w io.Writer, keylog io.Writer, sc Scenario, o
 }
 
 type gen struct {
+	// past holds the client addresses of the connections already written:
+	// a server may still send to one (a late retransmission or close)
+	// while a later connection runs.
+	past    map[netip.AddrPort]bool
 	sc      *Scenario
 	opt     Options
 	rng     *rand.Rand
@@ -346,6 +350,21 @@ func (g *gen) conn(ctx context.Context, idx int, st *Step, id int) (Conn, error)
 	if err := errors.Join(cerr, sres.err); err != nil {
 		return Conn{}, err
 	}
+	// A server's late datagram to an earlier connection's client is not
+	// this connection's; it is left out of the capture (that client's
+	// port is closed).
+	kept := sent[:0]
+	for _, d := range sent {
+		if d.src != client && d.dst != client && g.past[d.dst] {
+			continue
+		}
+		kept = append(kept, d)
+	}
+	sent = kept
+	if g.past == nil {
+		g.past = map[netip.AddrPort]bool{}
+	}
+	g.past[client] = true
 	ss := sres.state
 
 	// The truth from the stacks, both ends agreeing.
