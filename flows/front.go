@@ -384,18 +384,27 @@ func (t *Tracker) Close() {
 	if t.closed {
 		return
 	}
+	t.closeWorkers()
+	<-t.merged
+	t.closed = true
+	t.flows = nil
+	t.order = nil
+}
+
+// closeWorkers hands every worker its close item as the last item of its
+// last batch. The items go straight into the batches, not through
+// dispatch: one that filled a batch would sync every worker, and the sync
+// here would then hand a worker a batch after its close item, a second
+// end for the merger.
+func (t *Tracker) closeWorkers() {
 	t.seq++
 	for i := range t.workers {
-		t.dispatch(i, item{kind: itemClose, seq: t.seq, now: t.now}, nil)
+		t.pending[i].items = append(t.pending[i].items, item{kind: itemClose, seq: t.seq, now: t.now})
 	}
 	t.sync()
 	for _, w := range t.workers {
 		close(w.in)
 	}
-	<-t.merged
-	t.closed = true
-	t.flows = nil
-	t.order = nil
 }
 
 // dispatch appends an item (and a copy of its packet) to worker i's batch.

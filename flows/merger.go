@@ -44,17 +44,10 @@ func (m *merger) run() {
 	done := 0
 	for r := range m.results {
 		m.buf = append(m.buf, r.events...)
-		switch {
-		case m.marks[r.worker] == ^uint64(0):
-			// Ended already: a worker may be handed one more (empty)
-			// batch after the one with its close item, when closing
-			// another worker filled a batch and synced them all. It
-			// must not count as a second end.
-		case r.final:
+		m.marks[r.worker] = r.mark
+		if r.final {
 			m.marks[r.worker] = ^uint64(0)
 			done++
-		default:
-			m.marks[r.worker] = r.mark
 		}
 		m.emit(slices.Min(m.marks))
 		if done == m.n {

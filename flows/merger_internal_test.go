@@ -18,31 +18,15 @@ type countSink struct{ obs []int }
 func (s *countSink) Observed(ob *verdict.Observation) { s.obs = append(s.obs, ob.ID) }
 func (s *countSink) Tick(time.Time)                   {}
 
-// A worker can be handed a batch after the one holding its close item:
-// Close dispatches the close items one worker at a time, and one that
-// fills a batch syncs every worker, so the last sync gives the first
-// worker a second, empty, final batch. The merger once counted that as a
-// second worker ending and returned before the other worker's events
-// (seen as 0 or 49 of 80 connections on a generated capture, by chance of
-// where the batches filled).
-func TestMergerSecondFinalBatch(t *testing.T) {
-	sink := &countSink{}
-	m := &merger{sink: sink, results: make(chan result, 8), n: 2, marks: make([]uint64, 2)}
-	ev := func(seq uint64, id int) event { return event{seq: seq, id: id, ob: &verdict.Observation{ID: id}} }
-	m.results <- result{worker: 0, events: []event{ev(3, 1)}, mark: 10, final: true}
-	m.results <- result{worker: 0, mark: 10, final: true}
-	m.results <- result{worker: 1, events: []event{ev(2, 2), ev(9, 3)}, mark: 10, final: true}
-	close(m.results)
-	m.run()
-	if want := []int{2, 1, 3}; len(sink.obs) != len(want) || sink.obs[0] != 2 || sink.obs[1] != 1 || sink.obs[2] != 3 {
-		t.Fatalf("observations handed on %v, want %v (capture order)", sink.obs, want)
-	}
-}
-
-// The same through the Tracker: connections still open at the end are
-// decided by their worker's close item, and none is lost when worker 0's
-// close item lands on the last slot of its batch.
+// Connections still open at the end are decided by their worker's close
+// item, and none is lost when worker 0's close item lands on the last
+// slot of its batch. Close once dispatched its close items one worker at a
+// time; the one that filled a batch synced every worker, the last sync
+// then gave worker 0 a second, empty, final batch, and the merger, counting
+// two ends, returned before worker 1's last events (seen as 0 or 49 of 80
+// connections on a generated capture, by chance of where batches filled).
 func TestCloseFillsABatch(t *testing.T) {
+	t.Run("batches", closeBatches)
 	hello := clientHelloRecord(t)
 	for fill := batchItems - 3; fill < batchItems; fill++ {
 		sink := &countSink{}
@@ -103,4 +87,41 @@ func tcpPacket(t *testing.T, sport uint16, payload []byte) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// closeBatches checks what Close hands the workers, whatever the timing:
+// each worker's last batch ends with its close item, and no batch follows
+// it. The Tracker is built without its goroutines, so the test reads the
+// batches itself.
+func closeBatches(t *testing.T) {
+	for fill := batchItems - 3; fill <= batchItems; fill++ {
+		for full := range 2 {
+			tr := &Tracker{cfg: Defaults(), free: make(chan *batch, 16), finished: make(chan *frontEntry, 16)}
+			ins := make([]chan *batch, 2)
+			for i := range ins {
+				w := newWorker(i, tr)
+				ins[i] = make(chan *batch, 8)
+				w.in = ins[i]
+				tr.workers = append(tr.workers, w)
+				tr.pending = append(tr.pending, tr.getBatch())
+			}
+			tr.seq++
+			for len(tr.pending[full].items) < fill {
+				tr.pending[full].items = append(tr.pending[full].items, item{kind: itemTick, seq: tr.seq, now: tr.now})
+			}
+			tr.closeWorkers()
+			for i, in := range ins {
+				var last *batch
+				for b := range in {
+					if last != nil && len(last.items) > 0 && last.items[len(last.items)-1].kind == itemClose {
+						t.Fatalf("worker %d's batch holding %d items: a batch after worker %d's close item", full, fill, i)
+					}
+					last = b
+				}
+				if last == nil || len(last.items) == 0 || last.items[len(last.items)-1].kind != itemClose {
+					t.Fatalf("worker %d's batch holding %d items: worker %d's last batch does not end with its close item", full, fill, i)
+				}
+			}
+		}
+	}
 }
