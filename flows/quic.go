@@ -33,8 +33,9 @@ type quicConn struct {
 	scidLen int  // the length of the Source Connection ID of the client's first Initial
 	keys    *quicKeys
 	// early holds copies of the server's Handshake packets captured
-	// before its ServerHello (datagrams reordered on the way), when a key
-	// log is given: they are opened once the ServerHello gives the keys.
+	// before its ServerHello (datagrams reordered on the way), while the
+	// key log holds secrets: they are opened once the ServerHello gives
+	// the keys.
 	early      [][]byte
 	earlyBytes int
 }
@@ -90,7 +91,7 @@ func (q *quicConn) datagram(d int, p []byte) {
 			case q.keys != nil:
 				q.replayEarly()
 				q.handshakePacket(&pkt)
-			case q.c.w.cfg.Keys != nil && len(q.early) < maxEarlyHandshake && q.earlyBytes+len(pkt.Raw) <= maxEarlyHandshakeBytes:
+			case len(q.early) < maxEarlyHandshake && q.earlyBytes+len(pkt.Raw) <= maxEarlyHandshakeBytes && holdsKeys(q.c.w.cfg.Keys):
 				q.early = append(q.early, bytes.Clone(pkt.Raw))
 				q.earlyBytes += len(pkt.Raw)
 			}

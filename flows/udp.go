@@ -80,7 +80,16 @@ type keysHeld interface{ Held() bool }
 // long header: alone, its first bits could be DTLS 1.3's unified header
 // (RFC 9147, Section 4), whose flows must not change.
 func wantsShort(keys Keys, p []byte) bool {
-	if keys == nil || len(p) == 0 || p[0]&0xc0 != 0x40 {
+	if len(p) == 0 || p[0]&0xc0 != 0x40 {
+		return false
+	}
+	return holdsKeys(keys)
+}
+
+// holdsKeys reports whether keys may hold secrets now: none without a key
+// log, else as keysHeld says.
+func holdsKeys(keys Keys) bool {
+	if keys == nil {
 		return false
 	}
 	if k, ok := keys.(keysHeld); ok {

@@ -48,6 +48,11 @@ func (o *output) write(v any) {
 	if o.err == nil {
 		o.err = o.enc.Encode(v)
 	}
+	o.flush()
+}
+
+// flush writes the event out at once when flushEach says so.
+func (o *output) flush() {
 	if o.err == nil && o.flushEach {
 		o.err = o.w.Flush()
 	}
@@ -62,9 +67,7 @@ func (o *output) conn(c *sessions.Conn) {
 	if o.format != "text" && o.err == nil {
 		o.buf = append(c.AppendJSON(o.buf[:0]), '\n')
 		_, o.err = o.w.Write(o.buf)
-		if o.err == nil && o.flushEach {
-			o.err = o.w.Flush()
-		}
+		o.flush()
 	}
 }
 
